@@ -1,0 +1,76 @@
+//! Small shared vocabulary: sequence numbers, file numbers, value kinds.
+
+use std::fmt;
+
+/// A write's sequence number: one counter over the workdir's life, persisted through the WAL
+/// and the manifest. A newer write of a key always has a larger sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SeqNo(pub u64);
+
+/// The number that names a WAL segment, an SST or a manifest. One counter, persisted in the
+/// manifest, that only grows: a number is never reused, even after a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileNumber(pub u64);
+
+impl fmt::Display for SeqNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for FileNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:06}", self.0)
+    }
+}
+
+/// What a stored entry means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ValueKind {
+    /// The key holds the value.
+    Put = 1,
+    /// The key was deleted (a tombstone).
+    Delete = 2,
+}
+
+impl ValueKind {
+    /// The on-disk tag.
+    pub fn tag(self) -> u8 {
+        self as u8
+    }
+
+    /// Decodes an on-disk tag; `None` for an unknown tag.
+    pub fn from_tag(tag: u8) -> Option<ValueKind> {
+        match tag {
+            1 => Some(ValueKind::Put),
+            2 => Some(ValueKind::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// Longest key accepted, in bytes.
+pub const MAX_KEY_LEN: usize = 65_535;
+/// Longest value accepted, in bytes.
+pub const MAX_VALUE_LEN: usize = 64 << 20;
+
+/// What the manifest records about one table, and what the SST writer reports when it
+/// finishes one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableMeta {
+    /// The table's file number (`000012.sst`).
+    pub number: FileNumber,
+    /// File size in bytes.
+    pub size: u64,
+    /// Number of entries (puts and tombstones).
+    pub entries: u64,
+    /// Smallest key in the table.
+    pub smallest: Vec<u8>,
+    /// Largest key in the table.
+    pub largest: Vec<u8>,
+    /// Smallest sequence number in the table.
+    pub min_seq: SeqNo,
+    /// Largest sequence number in the table.
+    pub max_seq: SeqNo,
+}
