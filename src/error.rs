@@ -151,11 +151,7 @@ impl fmt::Display for Error {
                     "workdir {} is locked by another process (pid {pid})",
                     path.display()
                 ),
-                None => write!(
-                    f,
-                    "workdir {} is locked by another process",
-                    path.display()
-                ),
+                None => write!(f, "workdir {} is locked by another process", path.display()),
             },
             Error::RenameNoReplaceUnsupported { from, to, source } => write!(
                 f,

@@ -67,10 +67,7 @@ pub fn temp_name(final_name: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!(
-        "{final_name}{TEMP_MARKER}{}.{nanos}",
-        std::process::id()
-    )
+    format!("{final_name}{TEMP_MARKER}{}.{nanos}", std::process::id())
 }
 
 fn parse_number(digits: &str) -> Option<FileNumber> {

@@ -13,3 +13,8 @@ pub mod vfs;
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use types::{FileNumber, SeqNo, ValueKind};
+pub mod batch;
+pub mod memtable;
+pub mod wal;
+
+pub use batch::WriteBatch;

@@ -36,7 +36,9 @@ impl WritableFile for RealWritable {
     }
 
     fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(Error::io("fsync", &self.path))
+        self.file
+            .sync_data()
+            .map_err(Error::io("fsync", &self.path))
     }
 
     fn path(&self) -> &Path {

@@ -1,0 +1,517 @@
+//! The write-ahead log: one segment per memtable under `wal/`, one checksummed record per
+//! write batch.
+//!
+//! ```text
+//! wal/000011.wal
+//! +--------------------------------------------------------------+
+//! | header: magic "NKWL" u32 | version u32 | segment number u64  |
+//! |         crc32(previous 16 bytes) u32                  (20 B) |
+//! +--------------------------------------------------------------+
+//! | record: len u32 | crc32(len bytes ++ payload) u32 | payload  |
+//! | record: ...                                                  |
+//! +--------------------------------------------------------------+
+//! payload = one write batch (see `batch`): first_seq u64 | count u32 | op*
+//! ```
+//!
+//! A batch is one record, appended with one `write(2)`, so after any crash it is wholly present
+//! or wholly absent. [`Writer::append`] returns once the record is in the kernel; with
+//! `sync_writes` the engine then calls [`Writer::sync_to`], where concurrent writers share one
+//! fsync (group commit).
+//!
+//! Reading tells a torn tail from corruption ([`read_segment`]): an incomplete last record, a
+//! zero-filled tail, or a checksum mismatch on the very last record are a torn tail (what a
+//! crash during an append leaves); a checksum mismatch with more bytes after it, or a record
+//! whose checksum matches but whose payload does not decode, is corruption.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::batch::{self, DecodedBatch};
+use crate::codec::{crc32, crc32_parts, get_u32, get_u64};
+use crate::error::{Error, Result};
+use crate::types::FileNumber;
+use crate::vfs::{self, Vfs, WritableFile};
+
+/// Magic at the start of every segment ("NKWL").
+pub const MAGIC: u32 = 0x4C57_4B4E;
+/// The segment format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes of the segment header.
+pub const HEADER_LEN: u64 = 20;
+/// Bytes of a record header.
+pub const RECORD_HEADER_LEN: usize = 8;
+
+/// Encodes a segment header.
+pub fn encode_header(number: FileNumber) -> [u8; HEADER_LEN as usize] {
+    let mut out = [0u8; HEADER_LEN as usize];
+    out[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+    out[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[8..16].copy_from_slice(&number.0.to_le_bytes());
+    let crc = crc32(&out[0..16]);
+    out[16..20].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Frames `payload` as one record into `out` (cleared first).
+pub fn frame_record(out: &mut Vec<u8>, payload: &[u8]) {
+    out.clear();
+    let len = (payload.len() as u32).to_le_bytes();
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&crc32_parts(&[&len, payload]).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The open segment that receives appends.
+pub struct Writer {
+    file: Arc<dyn WritableFile>,
+    number: FileNumber,
+    /// Bytes in the segment, header included (written by the single appender).
+    written: Arc<AtomicU64>,
+    frame: Vec<u8>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("wal::Writer")
+            .field("number", &self.number)
+            .field("written", &self.written.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Writer {
+    /// Creates a new segment: create (O_EXCL), write the header, fsync it, fsync `wal/`, so the
+    /// segment exists durably before any record is acknowledged in it.
+    ///
+    /// # Errors
+    /// I/O errors naming the segment; a partly created segment is removed.
+    pub fn create(vfs: &dyn Vfs, wal_dir: &Path, number: FileNumber) -> Result<Writer> {
+        let path = segment_path(wal_dir, number);
+        let file: Arc<dyn WritableFile> = Arc::from(vfs.create_new(&path)?);
+        let init = file
+            .append(&encode_header(number))
+            .and_then(|()| file.sync())
+            .and_then(|()| vfs.sync_dir(wal_dir));
+        if let Err(err) = init {
+            let _ = vfs.remove_file(&path);
+            return Err(err);
+        }
+        Ok(Writer {
+            file,
+            number,
+            written: Arc::new(AtomicU64::new(HEADER_LEN)),
+            frame: Vec::new(),
+        })
+    }
+
+    /// Reopens an existing segment whose first `valid_len` bytes were replayed (any torn tail
+    /// already truncated) to keep appending to it.
+    ///
+    /// # Errors
+    /// I/O errors naming the segment.
+    pub fn reopen(
+        vfs: &dyn Vfs,
+        wal_dir: &Path,
+        number: FileNumber,
+        valid_len: u64,
+    ) -> Result<Writer> {
+        let path = segment_path(wal_dir, number);
+        let file: Arc<dyn WritableFile> = Arc::from(vfs.open_append(&path)?);
+        Ok(Writer {
+            file,
+            number,
+            written: Arc::new(AtomicU64::new(valid_len)),
+            frame: Vec::new(),
+        })
+    }
+
+    /// The segment's file number.
+    pub fn number(&self) -> FileNumber {
+        self.number
+    }
+
+    /// Bytes in the segment, header included.
+    pub fn size(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    /// Appends one record. When this returns `Ok`, the record is in the kernel; the returned
+    /// value is the segment size after it, for [`Writer::sync_to`].
+    ///
+    /// # Errors
+    /// I/O errors naming the segment. After an error the segment's tail may hold part of the
+    /// record; the engine stops writing to it (a torn tail that recovery truncates).
+    pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
+        frame_record(&mut self.frame, payload);
+        self.file.append(&self.frame)?;
+        let end = self.written.load(Ordering::Relaxed) + self.frame.len() as u64;
+        self.written.store(end, Ordering::Release);
+        Ok(end)
+    }
+
+    /// A handle for syncing this segment without holding the appender.
+    pub fn sync_handle(&self) -> SyncHandle {
+        SyncHandle {
+            file: Arc::clone(&self.file),
+            written: Arc::clone(&self.written),
+        }
+    }
+
+    /// fsyncs everything appended so far.
+    ///
+    /// # Errors
+    /// The fsync error, naming the segment.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync()
+    }
+}
+
+/// Shares one fsync between concurrent writers (group commit).
+#[derive(Clone)]
+pub struct SyncHandle {
+    file: Arc<dyn WritableFile>,
+    written: Arc<AtomicU64>,
+}
+
+/// Group-commit state shared by every writer of one engine: the segment and offset known
+/// durable.
+#[derive(Debug, Default)]
+pub struct SyncPoint {
+    durable: Mutex<(FileNumber, u64)>,
+}
+
+impl SyncPoint {
+    /// Returns once `segment` is durable up to `end`. The first writer to arrive fsyncs for
+    /// everyone whose records were appended before its fsync started; the others wait on the
+    /// mutex and find their offset already covered.
+    ///
+    /// # Errors
+    /// The fsync error (the caller must poison the engine: a failed fsync is never retried).
+    pub fn sync_to(&self, handle: &SyncHandle, segment: FileNumber, end: u64) -> Result<()> {
+        let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
+        if (durable.0, durable.1) >= (segment, end) {
+            return Ok(());
+        }
+        let target = handle.written.load(Ordering::Acquire);
+        handle.file.sync()?;
+        *durable = (segment, target.max(end));
+        Ok(())
+    }
+
+    /// Records that `segment` is durable up to `end` (after a rotation fsync).
+    pub fn mark(&self, segment: FileNumber, end: u64) {
+        let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
+        if (durable.0, durable.1) < (segment, end) {
+            *durable = (segment, end);
+        }
+    }
+}
+
+/// `wal/000011.wal`
+pub fn segment_path(wal_dir: &Path, number: FileNumber) -> PathBuf {
+    wal_dir.join(crate::filenames::wal_name(number))
+}
+
+/// How a segment's bytes end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tail {
+    /// Every byte belongs to a good record.
+    Clean,
+    /// An interrupted append at `offset`: recovery may truncate the segment there.
+    Torn {
+        /// Where the torn record starts.
+        offset: u64,
+        /// What was found.
+        reason: String,
+    },
+    /// Damage that a crash cannot explain: recovery must fail.
+    Corrupt {
+        /// Where the damaged record starts.
+        offset: u64,
+        /// What was found.
+        reason: String,
+    },
+}
+
+/// The outcome of reading one segment.
+#[derive(Debug, Clone)]
+pub struct SegmentSummary {
+    /// Records that decoded.
+    pub records: u64,
+    /// Bytes of the segment up to the end of the last good record.
+    pub valid_len: u64,
+    /// Total size on disk.
+    pub file_len: u64,
+    /// How the segment ends.
+    pub tail: Tail,
+}
+
+/// Reads a segment, calling `on_batch` for each good record in order, and classifies its end.
+/// Never panics and never allocates from a length field it has not checked.
+///
+/// # Errors
+/// I/O errors; an `on_batch` error; a bad header is [`Error::Corruption`] (or
+/// [`Error::UnsupportedFormat`]) unless the segment is shorter than a header, which is a
+/// [`Tail::Torn`] at offset 0.
+pub fn read_segment(
+    vfs: &dyn Vfs,
+    path: &Path,
+    expected_number: Option<FileNumber>,
+    mut on_batch: impl FnMut(DecodedBatch<'_>) -> Result<()>,
+) -> Result<SegmentSummary> {
+    let bytes = vfs::read_all(vfs, path)?;
+    let file_len = bytes.len() as u64;
+    if bytes.len() < HEADER_LEN as usize {
+        return Ok(SegmentSummary {
+            records: 0,
+            valid_len: 0,
+            file_len,
+            tail: Tail::Torn {
+                offset: 0,
+                reason: format!("segment header incomplete ({file_len} of {HEADER_LEN} bytes)"),
+            },
+        });
+    }
+    check_header(path, &bytes, expected_number)?;
+    let mut pos = HEADER_LEN as usize;
+    let mut records = 0u64;
+    let tail = loop {
+        let remaining = bytes.len() - pos;
+        if remaining == 0 {
+            break Tail::Clean;
+        }
+        if bytes[pos..].iter().all(|&b| b == 0) {
+            break Tail::Torn {
+                offset: pos as u64,
+                reason: format!("{remaining} zero bytes at the end"),
+            };
+        }
+        if remaining < RECORD_HEADER_LEN {
+            break Tail::Torn {
+                offset: pos as u64,
+                reason: format!("record header incomplete ({remaining} bytes)"),
+            };
+        }
+        let len = get_u32(&bytes, pos).unwrap_or(0) as usize;
+        let stored_crc = get_u32(&bytes, pos + 4).unwrap_or(0);
+        if len > remaining - RECORD_HEADER_LEN {
+            break Tail::Torn {
+                offset: pos as u64,
+                reason: format!(
+                    "record of {len} bytes runs past the end ({} bytes left)",
+                    remaining - RECORD_HEADER_LEN
+                ),
+            };
+        }
+        let end = pos + RECORD_HEADER_LEN + len;
+        let payload = &bytes[pos + RECORD_HEADER_LEN..end];
+        let actual_crc = crc32_parts(&[&bytes[pos..pos + 4], payload]);
+        if actual_crc != stored_crc {
+            let reason = format!(
+                "record checksum mismatch (stored {stored_crc:#010x}, computed {actual_crc:#010x})"
+            );
+            break if end == bytes.len() {
+                Tail::Torn {
+                    offset: pos as u64,
+                    reason,
+                }
+            } else {
+                Tail::Corrupt {
+                    offset: pos as u64,
+                    reason,
+                }
+            };
+        }
+        match batch::decode(payload) {
+            Ok(decoded) => on_batch(decoded)?,
+            Err(reason) => {
+                break Tail::Corrupt {
+                    offset: pos as u64,
+                    reason: format!("record does not decode: {reason}"),
+                }
+            }
+        }
+        records += 1;
+        pos = end;
+    };
+    let valid_len = match &tail {
+        Tail::Clean => file_len,
+        Tail::Torn { offset, .. } | Tail::Corrupt { offset, .. } => *offset,
+    };
+    Ok(SegmentSummary {
+        records,
+        valid_len,
+        file_len,
+        tail,
+    })
+}
+
+fn check_header(path: &Path, bytes: &[u8], expected: Option<FileNumber>) -> Result<()> {
+    let magic = get_u32(bytes, 0).unwrap_or(0);
+    let version = get_u32(bytes, 4).unwrap_or(0);
+    let number = get_u64(bytes, 8).unwrap_or(0);
+    let stored_crc = get_u32(bytes, 16).unwrap_or(0);
+    let actual_crc = crc32(&bytes[0..16]);
+    if stored_crc != actual_crc {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!(
+                "segment header checksum mismatch (stored {stored_crc:#010x}, computed \
+                 {actual_crc:#010x})"
+            ),
+        ));
+    }
+    if magic != MAGIC {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!("bad magic {magic:#010x}: not a nokv WAL segment"),
+        ));
+    }
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if let Some(expected) = expected {
+        if number != expected.0 {
+            return Err(Error::corruption(
+                path,
+                8,
+                format!(
+                    "segment header names segment {number}, file name says {}",
+                    expected.0
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::WriteBatch;
+    use crate::types::SeqNo;
+    use crate::vfs::RealFs;
+
+    fn write_segment(dir: &Path, batches: usize) -> (PathBuf, Vec<u64>) {
+        let fs = RealFs::new();
+        let mut writer = Writer::create(&fs, dir, FileNumber(7)).unwrap();
+        let mut ends = vec![HEADER_LEN];
+        for i in 0..batches {
+            let mut batch = WriteBatch::new();
+            batch.put(format!("k{i}").as_bytes(), b"value").unwrap();
+            batch.delete(b"gone").unwrap();
+            ends.push(writer.append(batch.seal(SeqNo(i as u64 * 2 + 1))).unwrap());
+        }
+        writer.sync().unwrap();
+        (segment_path(dir, FileNumber(7)), ends)
+    }
+
+    fn read(path: &Path) -> Result<(Vec<SeqNo>, SegmentSummary)> {
+        let mut seqs = Vec::new();
+        let summary = read_segment(&RealFs::new(), path, Some(FileNumber(7)), |b| {
+            seqs.push(b.first_seq);
+            Ok(())
+        })?;
+        Ok((seqs, summary))
+    }
+
+    #[test]
+    fn records_replay_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_segment(dir.path(), 5);
+        let (seqs, summary) = read(&path).unwrap();
+        assert_eq!(seqs, vec![SeqNo(1), SeqNo(3), SeqNo(5), SeqNo(7), SeqNo(9)]);
+        assert_eq!(summary.tail, Tail::Clean);
+        assert_eq!(summary.valid_len, summary.file_len);
+    }
+
+    #[test]
+    fn truncation_at_every_offset_is_a_torn_tail_keeping_whole_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = write_segment(dir.path(), 4);
+        let full = std::fs::read(&path).unwrap();
+        for cut in HEADER_LEN as usize..full.len() {
+            std::fs::write(&path, &full[..cut]).unwrap();
+            let (seqs, summary) = read(&path).unwrap();
+            let whole = ends.iter().filter(|&&e| e <= cut as u64).count() - 1;
+            assert_eq!(seqs.len(), whole, "cut at {cut}");
+            assert_eq!(summary.valid_len, ends[whole], "cut at {cut}");
+            let torn = cut as u64 != ends[whole];
+            assert_eq!(
+                matches!(summary.tail, Tail::Torn { .. }),
+                torn,
+                "cut at {cut}: {:?}",
+                summary.tail
+            );
+        }
+    }
+
+    #[test]
+    fn every_byte_flip_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = write_segment(dir.path(), 3);
+        let full = std::fs::read(&path).unwrap();
+        let last_record = *ends.iter().rev().nth(1).unwrap() as usize;
+        for at in 0..full.len() {
+            let mut damaged = full.clone();
+            damaged[at] ^= 0x40;
+            std::fs::write(&path, &damaged).unwrap();
+            let outcome = std::panic::catch_unwind(|| read(&path)).expect("no panic");
+            match outcome {
+                Err(err) => assert!(err.is_corruption(), "flip at {at}: {err}"),
+                Ok((_, summary)) => {
+                    assert_ne!(summary.tail, Tail::Clean, "flip at {at} went unnoticed");
+                    if at < last_record {
+                        // Damage before the last record is never mistaken for a torn tail,
+                        // unless it inflates a length past the end of the file.
+                        assert!(
+                            matches!(summary.tail, Tail::Corrupt { .. })
+                                || matches!(&summary.tail, Tail::Torn { reason, .. } if reason.contains("runs past")),
+                            "flip at {at}: {:?}",
+                            summary.tail
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_header_is_torn_and_bad_header_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_segment(dir.path(), 1);
+        let full = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &full[..10]).unwrap();
+        let (_, summary) = read(&path).unwrap();
+        assert!(matches!(summary.tail, Tail::Torn { offset: 0, .. }));
+        let mut other = full.clone();
+        other[8..16].copy_from_slice(&9u64.to_le_bytes());
+        let crc = crc32(&other[0..16]);
+        other[16..20].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &other).unwrap();
+        assert!(read(&path).unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn group_commit_covers_earlier_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RealFs::new();
+        let mut writer = Writer::create(&fs, dir.path(), FileNumber(3)).unwrap();
+        let point = SyncPoint::default();
+        let handle = writer.sync_handle();
+        let first = writer.append(b"\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+        let second = writer.append(b"\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+        point.sync_to(&handle, FileNumber(3), second).unwrap();
+        assert_eq!(*point.durable.lock().unwrap(), (FileNumber(3), second));
+        // An earlier offset is already covered: no second fsync needed.
+        point.sync_to(&handle, FileNumber(3), first).unwrap();
+        assert_eq!(*point.durable.lock().unwrap(), (FileNumber(3), second));
+    }
+}
