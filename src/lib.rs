@@ -6,6 +6,7 @@ pub mod cli;
 pub mod codec;
 pub mod error;
 pub mod filenames;
+pub mod manifest;
 pub mod options;
 pub mod types;
 pub mod vfs;
