@@ -7,6 +7,7 @@ pub mod codec;
 pub mod error;
 pub mod filenames;
 pub mod options;
+pub mod sst;
 pub mod types;
 pub mod vfs;
 
