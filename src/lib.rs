@@ -8,6 +8,7 @@ pub mod error;
 pub mod filenames;
 pub mod manifest;
 pub mod options;
+pub mod sst;
 pub mod types;
 pub mod vfs;
 

@@ -1,0 +1,366 @@
+//! [`Table`]: an open, validated table (footer, index, filter and properties in memory), with
+//! point lookups and an ordered iterator that reads one CRC-checked data block at a time.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::filenames::{self, FileKind};
+use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::vfs::{ReadableFile, Vfs};
+
+use super::block::DataBlock;
+use super::bloom::{key_hash, BloomFilter};
+use super::format::{
+    check_block, check_layout, data_region_end, decode_index, decode_properties, Fault, Footer,
+    Handle, IndexEntry, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+};
+use super::Entry;
+
+/// What the properties block records about a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableProperties {
+    /// Format version (same as the footer's).
+    pub format_version: u32,
+    /// Entries, puts and tombstones.
+    pub entries: u64,
+    /// Tombstones among them.
+    pub tombstones: u64,
+    /// Smallest sequence number.
+    pub min_seq: u64,
+    /// Largest sequence number.
+    pub max_seq: u64,
+    /// Number of data blocks.
+    pub data_blocks: u64,
+    /// Smallest key.
+    pub smallest: Vec<u8>,
+    /// Largest key.
+    pub largest: Vec<u8>,
+}
+
+/// An open table. `Send + Sync`; readers share it in an `Arc`.
+pub struct Table {
+    path: PathBuf,
+    file: Arc<dyn ReadableFile>,
+    size: u64,
+    number: FileNumber,
+    props: TableProperties,
+    index: Vec<IndexEntry>,
+    filter: BloomFilter,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .field("entries", &self.props.entries)
+            .field("data_blocks", &self.index.len())
+            .finish()
+    }
+}
+
+/// Reads the whole block at `h` (already checked to lie inside the file).
+pub(super) fn read_region(file: &dyn ReadableFile, h: Handle) -> Result<Vec<u8>> {
+    let len = usize::try_from(h.size)
+        .map_err(|_| Error::corruption(file.path(), h.offset, "block too large for memory"))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(h.offset, &mut buf)?;
+    Ok(buf)
+}
+
+/// Reads the block at `h`, checks its CRC and type, and returns it with the trailer removed.
+fn read_meta_block(file: &dyn ReadableFile, h: Handle, tag: u8) -> Result<Vec<u8>> {
+    let mut buf = read_region(file, h)?;
+    let len = check_block(&buf, h.offset, tag).map_err(|f| f.into_error(file.path()))?;
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// The file number in a table's name, 0 when the name is not a table name.
+pub(super) fn number_from_path(path: &Path) -> FileNumber {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(filenames::parse)
+        .and_then(|k| match k {
+            FileKind::Table(n) => Some(n),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+impl Table {
+    /// Opens and validates a table: size, footer (magic, version, CRC), and the index, filter
+    /// and properties blocks (CRC, structure, and that blocks and footer tile the file).
+    /// With `expected_size`, a different file size is [`Error::Corruption`].
+    pub fn open(vfs: &dyn Vfs, path: &Path, expected_size: Option<u64>) -> Result<Table> {
+        let file = vfs.open_read(path)?;
+        let size = file.size();
+        if let Some(expected) = expected_size {
+            if expected != size {
+                return Err(Error::corruption(
+                    path,
+                    size.min(expected),
+                    format!("table size mismatch: expected {expected} bytes, found {size}"),
+                ));
+            }
+        }
+        if size < FOOTER_LEN {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("truncated table: {size} bytes, shorter than the {FOOTER_LEN}-byte footer"),
+            ));
+        }
+        let footer_at = size - FOOTER_LEN;
+        let mut fbuf = [0u8; FOOTER_LEN as usize];
+        file.read_exact_at(footer_at, &mut fbuf)?;
+        let footer = Footer::decode(&fbuf, footer_at).map_err(|f| f.into_error(path))?;
+
+        let fault = |f: Fault| f.into_error(path);
+        let props_buf = read_meta_block(&*file, footer.properties, BLOCK_PROPERTIES)?;
+        let props = decode_properties(&props_buf, footer.properties.offset, footer.version)
+            .map_err(fault)?;
+        let filter_buf = read_meta_block(&*file, footer.filter, BLOCK_FILTER)?;
+        let filter = BloomFilter::decode(&filter_buf, footer.filter.offset).map_err(fault)?;
+        drop(filter_buf);
+        let index_buf = read_meta_block(&*file, footer.index, BLOCK_INDEX)?;
+        let index = decode_index(&index_buf, footer.index.offset, data_region_end(&footer))
+            .map_err(fault)?;
+        drop(index_buf);
+        if !footer.meta.is_absent() {
+            read_meta_block(&*file, footer.meta, BLOCK_META)?;
+        }
+        check_layout(&footer, &index, size).map_err(fault)?;
+        cross_check(&props, &index, footer.properties.offset).map_err(fault)?;
+
+        Ok(Table {
+            path: path.to_path_buf(),
+            file,
+            size,
+            number: number_from_path(path),
+            props,
+            index,
+            filter,
+        })
+    }
+
+    /// The path the table was opened at.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table's metadata from its properties block; `number` from the file name (0 when
+    /// the name is not a table name), `size` the file size.
+    pub fn meta(&self) -> TableMeta {
+        TableMeta {
+            number: self.number,
+            size: self.size,
+            entries: self.props.entries,
+            smallest: self.props.smallest.clone(),
+            largest: self.props.largest.clone(),
+            min_seq: SeqNo(self.props.min_seq),
+            max_seq: SeqNo(self.props.max_seq),
+        }
+    }
+
+    /// Everything the properties block records.
+    pub fn properties(&self) -> &TableProperties {
+        &self.props
+    }
+
+    /// Number of data blocks.
+    pub fn data_blocks(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when the bloom filter says `key` may be in the table (no I/O).
+    pub fn may_contain(&self, key: &[u8]) -> bool {
+        self.filter.may_contain(key_hash(key))
+    }
+
+    /// The (only) version of `key` in this table: key range and bloom filter first, then the
+    /// index, then one CRC-checked block read and a binary search inside it.
+    pub fn get(&self, key: &[u8]) -> Result<Option<(SeqNo, ValueKind, Vec<u8>)>> {
+        if key < self.props.smallest.as_slice() || key > self.props.largest.as_slice() {
+            return Ok(None);
+        }
+        if !self.may_contain(key) {
+            return Ok(None);
+        }
+        let idx = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        if idx == self.index.len() {
+            return Ok(None);
+        }
+        let block = self.read_block(idx)?;
+        let fault = |f: Fault| f.into_error(&self.path);
+        let i = block.lower_bound(key).map_err(fault)?;
+        if i == block.len() {
+            return Ok(None);
+        }
+        let e = block.entry_at(i).map_err(fault)?;
+        if e.key != key {
+            return Ok(None);
+        }
+        Ok(Some((SeqNo(e.seq), e.kind, e.value.to_vec())))
+    }
+
+    /// An ordered iterator over every entry, positioned at the first.
+    pub fn iter(self: &Arc<Self>) -> TableIter {
+        TableIter {
+            table: Arc::clone(self),
+            block_idx: 0,
+            block: None,
+            entry_idx: 0,
+            done: false,
+        }
+    }
+
+    /// Reads and verifies data block `idx`.
+    fn read_block(&self, idx: usize) -> Result<DataBlock> {
+        let h = self.index[idx].handle;
+        let buf = read_region(&*self.file, h)?;
+        DataBlock::parse(buf, h.offset).map_err(|f| f.into_error(&self.path))
+    }
+}
+
+/// Checks the properties against the index.
+pub(super) fn cross_check(
+    props: &TableProperties,
+    index: &[IndexEntry],
+    props_offset: u64,
+) -> Result<(), Fault> {
+    if props.data_blocks != index.len() as u64 {
+        return Err(Fault::new(
+            props_offset,
+            "count_mismatch",
+            format!(
+                "properties list {} data blocks, the index {}",
+                props.data_blocks,
+                index.len()
+            ),
+        )
+        .values(props.data_blocks.to_string(), index.len().to_string()));
+    }
+    let last = index.last().map(|e| e.last_key.as_slice()).unwrap_or(&[]);
+    if last != props.largest.as_slice() {
+        return Err(Fault::new(
+            props_offset,
+            "key_range_mismatch",
+            "largest key in properties differs from the index's last key",
+        )
+        .values(
+            super::format::show_key(&props.largest),
+            super::format::show_key(last),
+        ));
+    }
+    if index
+        .first()
+        .is_some_and(|e| e.last_key.as_slice() < props.smallest.as_slice())
+    {
+        return Err(Fault::new(
+            props_offset,
+            "key_range_mismatch",
+            "smallest key in properties is above the first block's last key",
+        ));
+    }
+    Ok(())
+}
+
+/// An ordered iterator over a table. Yields `Err` once on a damaged block, then ends.
+pub struct TableIter {
+    table: Arc<Table>,
+    block_idx: usize,
+    block: Option<DataBlock>,
+    entry_idx: usize,
+    done: bool,
+}
+
+impl TableIter {
+    /// Positions at the first entry with key >= `key`.
+    pub fn seek(&mut self, key: &[u8]) -> Result<()> {
+        self.done = false;
+        self.block = None;
+        self.entry_idx = 0;
+        let index = &self.table.index;
+        self.block_idx = index.partition_point(|e| e.last_key.as_slice() < key);
+        if self.block_idx == index.len() {
+            return Ok(());
+        }
+        let block = match self.table.read_block(self.block_idx) {
+            Ok(b) => b,
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        match block.lower_bound(key) {
+            Ok(i) => {
+                self.entry_idx = i;
+                self.block = Some(block);
+                Ok(())
+            }
+            Err(f) => {
+                self.done = true;
+                Err(f.into_error(&self.table.path))
+            }
+        }
+    }
+
+    /// Positions at the first entry of the table.
+    pub fn seek_to_first(&mut self) {
+        self.done = false;
+        self.block = None;
+        self.block_idx = 0;
+        self.entry_idx = 0;
+    }
+}
+
+impl Iterator for TableIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let block = match &self.block {
+                Some(b) => b,
+                None => {
+                    if self.block_idx >= self.table.index.len() {
+                        self.done = true;
+                        return None;
+                    }
+                    match self.table.read_block(self.block_idx) {
+                        Ok(b) => {
+                            self.entry_idx = 0;
+                            self.block.insert(b)
+                        }
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+            };
+            if self.entry_idx < block.len() {
+                let i = self.entry_idx;
+                self.entry_idx += 1;
+                return Some(match block.entry_at(i) {
+                    Ok(e) => Ok(Entry {
+                        key: e.key.to_vec(),
+                        seq: SeqNo(e.seq),
+                        kind: e.kind,
+                        value: e.value.to_vec(),
+                    }),
+                    Err(f) => {
+                        self.done = true;
+                        Err(f.into_error(&self.table.path))
+                    }
+                });
+            }
+            self.block = None;
+            self.block_idx += 1;
+        }
+    }
+}
