@@ -538,3 +538,61 @@ fn estimated_size_tracks_the_written_size() {
         meta.size
     );
 }
+
+/// Recomputes the CRC of the block occupying `bytes[start..end]`.
+fn reseal(bytes: &mut [u8], start: usize, end: usize) {
+    let crc = crc32(&bytes[start..end - 4]);
+    bytes[end - 4..end].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// End of the first data block: the first prefix whose last 4 bytes are its CRC.
+fn first_block_end(bytes: &[u8]) -> usize {
+    (9..bytes.len())
+        .find(|&end| crc32(&bytes[..end - 4]).to_le_bytes() == bytes[end - 4..end])
+        .unwrap()
+}
+
+#[test]
+fn check_finds_checksum_valid_but_inconsistent_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let good_path = dir.path().join("good.sst");
+    write_table(&good_path, &even_model(40), small_opts());
+    let good = std::fs::read(&good_path).unwrap();
+    let f = good.len() - FOOTER_LEN as usize;
+    let field = |at: usize| u64::from_le_bytes(good[at..at + 8].try_into().unwrap()) as usize;
+
+    // Properties claim 41 entries: open accepts it (it does not scan data), check does not.
+    let mut bytes = good.clone();
+    let (props_off, props_size) = (field(f + 32), field(f + 40));
+    assert_eq!(bytes[props_off + 4], 40);
+    bytes[props_off + 4] = 41;
+    reseal(&mut bytes, props_off, props_off + props_size);
+    let path = dir.path().join("count.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    Table::open(&RealFs, &path, None).unwrap();
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec!["count_mismatch"], "{:?}", check.problems);
+    assert_eq!(check.problems[0].expected.as_deref(), Some("41"));
+    assert_eq!(check.problems[0].actual.as_deref(), Some("40"));
+
+    // Swap the first two (same-sized) entries of the first block and fix its CRC.
+    let mut bytes = good.clone();
+    let entry_len = 1 + 7 + 1 + 1 + 1 + 7; // "key0000", seq 100, put, "value-0"
+    assert_eq!(&bytes[1..8], b"key0000");
+    assert_eq!(&bytes[entry_len + 1..entry_len + 8], b"key0002");
+    let (a, b) = bytes[..2 * entry_len].split_at_mut(entry_len);
+    a.swap_with_slice(b);
+    let end = first_block_end(&good);
+    reseal(&mut bytes, 0, end);
+    let path = dir.path().join("order.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert!(kinds.contains(&"key_order"), "{:?}", check.problems);
+    assert!(
+        !kinds.contains(&"checksum_mismatch"),
+        "{:?}",
+        check.problems
+    );
+}
