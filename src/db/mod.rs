@@ -1,0 +1,838 @@
+//! The engine: open and recovery, the write path, point reads, the flush worker, close.
+//!
+//! Data flow and its durability order (SPEC 2):
+//!
+//! ```text
+//! write ─▶ WAL record (one write(2), in the kernel) ─▶ [fsync, group commit] ─▶ memtable
+//!   │ active segment + batch > memtable_size
+//!   ▼
+//! rotate: fsync old segment ─▶ create + fsync new segment, fsync wal/ ─▶ old memtable becomes
+//!         immutable ─▶ flush queue (wait starts)
+//!   ▼
+//! flush worker: build SST ─▶ install (strict: temp, fsync, rename-no-replace, fsync dir;
+//!               fast: O_EXCL final name) ─▶ manifest edit {add L0 table, WAL checkpoint}
+//!               appended + fsynced ─▶ new read view (table visible, memtable dropped, in one
+//!               swap) ─▶ WAL segments below the checkpoint deleted
+//! ```
+//!
+//! Locks, always taken in this order: `writer` (the WAL appender and the active memtable),
+//! then `state` (manifest, WAL segment list, outstanding flushes), then `view` (what readers
+//! see, swapped whole). Readers only clone the `Arc<ReadView>` under a brief read lock; no lock
+//! is held during their I/O.
+//!
+//! A failure that may have lost the order above (a failed WAL write or fsync, a failed flush)
+//! poisons the engine: the error is kept, later writes fail with [`Error::Background`] naming
+//! it, nothing is deleted, and the next open recovers from the WAL.
+
+mod read;
+mod recovery;
+
+pub use read::ScanOptions;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::batch::WriteBatch;
+use crate::error::{Error, Result};
+use crate::filenames;
+use crate::flush::{self, FlushMetrics, FlushTask};
+use crate::manifest::{Manifest, Version, VersionEdit};
+use crate::memtable::Memtable;
+use crate::options::Options;
+use crate::sst::{Table, TableOptions};
+use crate::stats::{self, LevelStats, StatsSnapshot};
+use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::vfs::{FileLock, RealFs, Vfs};
+use crate::wal::{self, SyncPoint};
+
+/// What readers see: the memtables and the tables, swapped as a whole.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadView {
+    pub(crate) active: Arc<Memtable>,
+    /// Oldest first.
+    pub(crate) imms: Vec<Arc<Memtable>>,
+    pub(crate) version: Arc<Version>,
+    pub(crate) tables: Arc<HashMap<FileNumber, Arc<Table>>>,
+}
+
+struct WriteState {
+    wal: wal::Writer,
+    active: Arc<Memtable>,
+    last_seq: SeqNo,
+}
+
+struct State {
+    manifest: Manifest,
+    /// Segments on disk (the active one included) and their sizes when last known.
+    wal_segments: BTreeMap<FileNumber, u64>,
+    /// Flush tasks queued or running.
+    outstanding: usize,
+}
+
+enum FlushMsg {
+    Task(FlushTask),
+    Shutdown,
+}
+
+pub(crate) struct Inner {
+    dir: PathBuf,
+    wal_dir: PathBuf,
+    opts: Options,
+    vfs: Arc<dyn Vfs>,
+    lock: Mutex<Option<Box<dyn FileLock>>>,
+    writer: Mutex<WriteState>,
+    sync_point: SyncPoint,
+    view: RwLock<Arc<ReadView>>,
+    state: Mutex<State>,
+    flush_done: Condvar,
+    next_file: AtomicU64,
+    poison: Mutex<Option<String>>,
+    poisoned: AtomicBool,
+    closed: AtomicBool,
+    flush_tx: Sender<FlushMsg>,
+    flush_rx: Receiver<FlushMsg>,
+    metrics: FlushMetrics,
+    segments_removed: AtomicU64,
+    torn_tails_truncated: AtomicU64,
+    started_at: u64,
+}
+
+/// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
+/// yielded, after which the scan ends.
+pub type Scan = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send>;
+
+/// What one call to [`Db::flush`] installed.
+#[derive(Debug, Clone, Default)]
+pub struct FlushSummary {
+    /// Tables added to L0, oldest first.
+    pub tables: Vec<TableMeta>,
+}
+
+/// An open nokv database.
+///
+/// ```
+/// # fn main() -> nokv::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let db = nokv::Db::open(dir.path(), nokv::Options::default())?;
+/// db.put(b"hello", b"world")?;
+/// assert_eq!(db.get(b"hello")?, Some(b"world".to_vec()));
+/// db.close()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Db {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    stop_stats: Mutex<Option<Sender<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("dir", &self.inner.dir).finish()
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database in `dir` on the real filesystem. See SPEC 2.3 for what
+    /// open checks and repairs.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another process holds the workdir; [`Error::NotADatabase`] for a
+    /// non-empty directory without a readable `CURRENT`; [`Error::MissingFile`] or
+    /// [`Error::Corruption`] naming a damaged file; I/O errors.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        Self::open_with_vfs(Arc::new(RealFs::new()), dir.as_ref(), opts)
+    }
+
+    /// Opens the database through `vfs` (tests pass a fault-injecting or in-memory one).
+    ///
+    /// # Errors
+    /// As [`Db::open`].
+    pub fn open_with_vfs(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Db> {
+        opts.validate()?;
+        let recovered = recovery::recover(Arc::clone(&vfs), dir, &opts)?;
+        let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
+        let previous = stats::read_published(vfs.as_ref(), dir).unwrap_or_default();
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            wal_dir: dir.join(filenames::WAL_DIR),
+            vfs,
+            lock: Mutex::new(Some(recovered.lock)),
+            writer: Mutex::new(WriteState {
+                wal: recovered.wal,
+                active: Arc::clone(&recovered.active),
+                last_seq: recovered.last_seq,
+            }),
+            sync_point: SyncPoint::default(),
+            view: RwLock::new(Arc::new(ReadView {
+                active: recovered.active,
+                imms: recovered
+                    .imms
+                    .iter()
+                    .map(|t| Arc::clone(&t.memtable))
+                    .collect(),
+                version: Arc::new(recovered.version),
+                tables: Arc::new(recovered.tables),
+            })),
+            state: Mutex::new(State {
+                manifest: recovered.manifest,
+                wal_segments: recovered.wal_segments,
+                outstanding: 0,
+            }),
+            flush_done: Condvar::new(),
+            next_file: AtomicU64::new(recovered.next_file.0),
+            poison: Mutex::new(None),
+            poisoned: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            flush_tx,
+            flush_rx,
+            metrics: FlushMetrics::resume(&previous.flush),
+            segments_removed: AtomicU64::new(
+                previous.wal.segments_removed + recovered.segments_removed,
+            ),
+            torn_tails_truncated: AtomicU64::new(
+                previous.wal.torn_tails_truncated + recovered.torn_tails,
+            ),
+            started_at: stats::unix_now(),
+            opts,
+        });
+        for task in recovered.imms {
+            inner.enqueue(task);
+        }
+        let db = Db {
+            inner,
+            threads: Mutex::new(Vec::new()),
+            stop_stats: Mutex::new(None),
+        };
+        db.start_threads()?;
+        Ok(db)
+    }
+
+    fn start_threads(&self) -> Result<()> {
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if self.inner.opts.background_flush {
+            let inner = Arc::clone(&self.inner);
+            let handle = std::thread::Builder::new()
+                .name("nokv-flush".into())
+                .spawn(move || inner.flush_worker())
+                .map_err(Error::io("spawn thread", &self.inner.dir))?;
+            threads.push(handle);
+        }
+        if let Some(interval) = self.inner.opts.stats_interval {
+            let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+            let inner = Arc::clone(&self.inner);
+            let handle = std::thread::Builder::new()
+                .name("nokv-stats".into())
+                .spawn(move || {
+                    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                        rx.recv_timeout(interval)
+                    {
+                        let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(true));
+                    }
+                })
+                .map_err(Error::io("spawn thread", &self.inner.dir))?;
+            threads.push(handle);
+            *self.stop_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        }
+        Ok(())
+    }
+
+    /// The workdir.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Writes one key.
+    ///
+    /// # Errors
+    /// Invalid keys or values, I/O errors, [`Error::Background`] after a failure.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value)?;
+        self.write(&mut batch)
+    }
+
+    /// Deletes one key (writes a tombstone).
+    ///
+    /// # Errors
+    /// As [`Db::put`].
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key)?;
+        self.write(&mut batch)
+    }
+
+    /// Applies a batch atomically. When this returns `Ok`, the batch is in the kernel (and,
+    /// with `sync_writes`, on disk).
+    ///
+    /// # Errors
+    /// As [`Db::put`].
+    pub fn write(&self, batch: &mut WriteBatch) -> Result<()> {
+        self.inner.write(batch)
+    }
+
+    /// The value of `key`, or `None` when absent or deleted.
+    ///
+    /// # Errors
+    /// I/O errors or corruption found while reading a table.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let view = self.inner.read_view();
+        read::get(&view, key)
+    }
+
+    /// Live entries in key order (or reverse), bounded as `options` says. The scan reads a
+    /// consistent set of tables; memtables are read page by page, so writes made during the
+    /// scan may or may not be seen.
+    ///
+    /// # Errors
+    /// I/O errors or corruption met while reading; the iterator also yields them.
+    pub fn scan(&self, options: &ScanOptions) -> Result<Scan> {
+        let view = self.inner.read_view();
+        if !options.reverse {
+            return Ok(Box::new(read::ScanIter::new(&view, options)?));
+        }
+        let forward = ScanOptions {
+            limit: None,
+            reverse: false,
+            ..options.clone()
+        };
+        let mut all = read::ScanIter::new(&view, &forward)?.collect::<Result<Vec<_>>>()?;
+        all.reverse();
+        all.truncate(options.limit.unwrap_or(usize::MAX));
+        Ok(Box::new(all.into_iter().map(Ok)))
+    }
+
+    /// Rotates the active memtable (if it holds anything) and waits until every queued flush
+    /// is installed.
+    ///
+    /// # Errors
+    /// The flush failure, as [`Error::Background`].
+    pub fn flush(&self) -> Result<FlushSummary> {
+        let before: std::collections::HashSet<FileNumber> = self.inner.read_view().version.levels
+            [0]
+        .iter()
+        .map(|t| t.number)
+        .collect();
+        {
+            let mut writer = self.inner.lock_writer()?;
+            if !writer.active.is_empty() {
+                self.inner.rotate(&mut writer)?;
+            }
+        }
+        self.inner.wait_for_flushes()?;
+        let view = self.inner.read_view();
+        let mut tables: Vec<TableMeta> = view.version.levels[0]
+            .iter()
+            .filter(|t| !before.contains(&t.number))
+            .map(|t| (**t).clone())
+            .collect();
+        tables.sort_by_key(|t| t.number);
+        Ok(FlushSummary { tables })
+    }
+
+    /// The current stats snapshot.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats(true)
+    }
+
+    /// The current version (levels and tables).
+    pub fn version(&self) -> Arc<Version> {
+        Arc::clone(&self.inner.read_view().version)
+    }
+
+    /// The error that poisoned the engine, if any.
+    pub fn background_error(&self) -> Option<String> {
+        self.inner
+            .poison
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Closes the database: stops accepting writes, waits for queued flushes, fsyncs the
+    /// active WAL segment, publishes the final stats, releases `LOCK`. When this returns `Ok`,
+    /// everything written is durable.
+    ///
+    /// # Errors
+    /// The background error if the engine was poisoned, or the final fsync's error. Nothing
+    /// acknowledged is lost either way: the next open recovers from the WAL.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Take the writer so no write is in flight; `closed` refuses the next ones.
+        let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = inner.flush_tx.send(FlushMsg::Shutdown);
+        if !inner.opts.background_flush {
+            inner.drain_inline();
+        }
+        if let Some(stop) = self
+            .stop_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = stop.send(());
+        }
+        for handle in self
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = handle.join();
+        }
+        let synced = writer.wal.sync();
+        drop(writer);
+        let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(false));
+        inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(cause) = inner
+            .poison
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(Error::Background { cause });
+        }
+        synced
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl Inner {
+    fn read_view(&self) -> Arc<ReadView> {
+        Arc::clone(&self.view.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn background_error(&self) -> Error {
+        Error::Background {
+            cause: self
+                .poison
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_else(|| "unknown failure".into()),
+        }
+    }
+
+    /// Records the first failure; later writes are refused with it.
+    fn poison_with(&self, message: String) {
+        let mut poison = self.poison.lock().unwrap_or_else(|e| e.into_inner());
+        if poison.is_none() {
+            *poison = Some(message);
+        }
+        self.poisoned.store(true, Ordering::SeqCst);
+        drop(poison);
+        // Wake writers stalled on the flush queue so they see the failure.
+        let _state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.flush_done.notify_all();
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, WriteState>> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // IMPORTANT: checked after taking the writer lock, so no write slips past a failure.
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(self.background_error());
+        }
+        Ok(writer)
+    }
+
+    fn alloc_file_number(&self) -> FileNumber {
+        FileNumber(self.next_file.fetch_add(1, Ordering::SeqCst))
+    }
+
+    fn write(&self, batch: &mut WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.lock_writer()?;
+        let record_len = (batch.encoded_len() + wal::RECORD_HEADER_LEN) as u64;
+        if writer.wal.size() + record_len > self.opts.memtable_size && !writer.active.is_empty() {
+            self.rotate(&mut writer)?;
+        }
+        let first_seq = SeqNo(writer.last_seq.0 + 1);
+        let end = match writer.wal.append(batch.seal(first_seq)) {
+            Ok(end) => end,
+            Err(err) => {
+                // The segment may now end in part of this record: nothing more may follow it.
+                self.poison_with(format!("WAL append failed: {err}"));
+                return Err(err);
+            }
+        };
+        writer
+            .active
+            .insert_batch(first_seq, batch.ops().map(|op| (op.kind, op.key, op.value)));
+        writer.last_seq = SeqNo(first_seq.0 + batch.len() as u64 - 1);
+        if !self.opts.sync_writes {
+            return Ok(());
+        }
+        let handle = writer.wal.sync_handle();
+        let segment = writer.wal.number();
+        drop(writer);
+        if let Err(err) = self.sync_point.sync_to(&handle, segment, end) {
+            // IMPORTANT: a failed fsync is never retried: the kernel may have dropped the
+            // dirty pages, so a later "successful" fsync would prove nothing.
+            self.poison_with(format!("WAL fsync failed: {err}"));
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Makes the active memtable immutable, starts a new WAL segment, queues the flush.
+    fn rotate(&self, writer: &mut WriteState) -> Result<()> {
+        self.wait_for_room()?;
+        // IMPORTANT: the old segment is durable before the new one exists, so after a power
+        // loss only the newest segment can have a torn tail.
+        if let Err(err) = writer.wal.sync() {
+            self.poison_with(format!("WAL fsync before rotation failed: {err}"));
+            return Err(err);
+        }
+        let old_number = writer.wal.number();
+        let old_size = writer.wal.size();
+        self.sync_point.mark(old_number, old_size);
+        let number = self.alloc_file_number();
+        let new_wal = match wal::Writer::create(self.vfs.as_ref(), &self.wal_dir, number) {
+            Ok(w) => w,
+            Err(err) => {
+                self.poison_with(format!("creating WAL segment failed: {err}"));
+                return Err(err);
+            }
+        };
+        let new_active = Arc::new(Memtable::new(number));
+        let old_active = std::mem::replace(&mut writer.active, Arc::clone(&new_active));
+        writer.wal = new_wal;
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.wal_segments.insert(old_number, old_size);
+            state.wal_segments.insert(number, wal::HEADER_LEN);
+        }
+        {
+            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+            let mut next = (**view).clone();
+            next.imms.push(Arc::clone(&old_active));
+            next.active = new_active;
+            *view = Arc::new(next);
+        }
+        self.enqueue(FlushTask {
+            memtable: old_active,
+            next_wal: number,
+            enqueued_at: Instant::now(),
+        });
+        Ok(())
+    }
+
+    fn enqueue(&self, task: FlushTask) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .outstanding += 1;
+        self.metrics.enqueued();
+        let _ = self.flush_tx.send(FlushMsg::Task(task));
+    }
+
+    /// Backpressure: waits while `max_immutables` memtables are waiting for flush.
+    fn wait_for_room(&self) -> Result<()> {
+        let full = || self.read_view().imms.len() >= self.opts.max_immutables;
+        if !full() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        if self.opts.background_flush {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            while full() && !self.poisoned.load(Ordering::SeqCst) {
+                state = self
+                    .flush_done
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        } else {
+            while full() && !self.poisoned.load(Ordering::SeqCst) {
+                match self.flush_rx.try_recv() {
+                    Ok(FlushMsg::Task(task)) => self.run_flush(task),
+                    _ => break,
+                }
+            }
+        }
+        self.metrics.stalled(started.elapsed());
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(self.background_error());
+        }
+        Ok(())
+    }
+
+    fn wait_for_flushes(&self) -> Result<()> {
+        if !self.opts.background_flush {
+            self.drain_inline();
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.outstanding > 0 && !self.poisoned.load(Ordering::SeqCst) {
+            state = self
+                .flush_done
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(state);
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(self.background_error());
+        }
+        Ok(())
+    }
+
+    fn drain_inline(&self) {
+        while let Ok(msg) = self.flush_rx.try_recv() {
+            match msg {
+                FlushMsg::Task(task) => self.run_flush(task),
+                FlushMsg::Shutdown => {}
+            }
+        }
+    }
+
+    fn flush_worker(self: Arc<Self>) {
+        while let Ok(msg) = self.flush_rx.recv() {
+            match msg {
+                FlushMsg::Task(task) => self.run_flush(task),
+                FlushMsg::Shutdown => break,
+            }
+        }
+    }
+
+    /// Builds, installs and releases one immutable memtable.
+    fn run_flush(&self, task: FlushTask) {
+        let dequeued = Instant::now();
+        self.metrics
+            .dequeued(dequeued.duration_since(task.enqueued_at));
+        if self.poisoned.load(Ordering::SeqCst) {
+            // IMPORTANT: after a failure no later memtable may be flushed: its checkpoint
+            // would move past the failed memtable's WAL segment and delete it.
+            self.fail_flush(None);
+            return;
+        }
+        match self.flush_one(&task, dequeued) {
+            Ok(()) => {}
+            Err(err) => self.fail_flush(Some(format!(
+                "flush of the memtable logged in WAL segment {} failed: {err}",
+                filenames::wal_name(task.memtable.wal())
+            ))),
+        }
+    }
+
+    fn fail_flush(&self, message: Option<String>) {
+        let message = message.unwrap_or_else(|| {
+            self.poison
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_default()
+        });
+        self.metrics.failed(message.clone());
+        self.poison_with(message);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.outstanding = state.outstanding.saturating_sub(1);
+        self.flush_done.notify_all();
+    }
+
+    fn flush_one(&self, task: &FlushTask, dequeued: Instant) -> Result<()> {
+        let memtable = &task.memtable;
+        let table_options = TableOptions {
+            block_size: self.opts.block_size,
+            bloom_bits_per_key: self.opts.bloom_bits_per_key,
+        };
+        let number = self.alloc_file_number();
+        let meta = flush::write_table(
+            self.vfs.as_ref(),
+            &self.dir,
+            number,
+            self.opts.durability,
+            memtable,
+            table_options,
+        )?;
+        let table = match &meta {
+            Some(meta) => {
+                let path = self.dir.join(filenames::table_name(meta.number));
+                match Table::open(self.vfs.as_ref(), &path, Some(meta.size)) {
+                    Ok(table) => Some(Arc::new(table)),
+                    Err(err) => {
+                        let _ = self.vfs.remove_file(&path);
+                        return Err(err);
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.read_view();
+        let edit = VersionEdit {
+            added: meta.iter().map(|m| (0, m.clone())).collect(),
+            removed: Vec::new(),
+            wal_checkpoint: Some(task.next_wal),
+            next_file_number: Some(FileNumber(self.next_file.load(Ordering::SeqCst))),
+            last_sequence: Some(memtable.max_seq().max(current.version.last_sequence)),
+        };
+        let version = current
+            .version
+            .apply(&edit)
+            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
+        // IMPORTANT: the commit point. On error the table file stays: the record may or may
+        // not be durable, and recovery sorts it out (a referenced table, or an orphan).
+        state.manifest.append(&edit)?;
+        let installed = Instant::now();
+        if let Some(meta) = &meta {
+            self.metrics
+                .built(installed.duration_since(dequeued), meta.size, meta.entries);
+        } else {
+            self.metrics.built(installed.duration_since(dequeued), 0, 0);
+        }
+        {
+            // IMPORTANT: the table becomes visible and the memtable goes in one swap, so a
+            // reader sees one or the other, never neither.
+            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+            let mut next = (**view).clone();
+            next.imms.retain(|m| !Arc::ptr_eq(m, memtable));
+            next.version = Arc::new(version);
+            if let Some(table) = table {
+                let mut tables = (*next.tables).clone();
+                tables.insert(number, table);
+                next.tables = Arc::new(tables);
+            }
+            *view = Arc::new(next);
+        }
+        self.reclaim_wal(&mut state, task.next_wal);
+        let rewrite = self.maybe_rewrite_manifest(&mut state);
+        state.outstanding = state.outstanding.saturating_sub(1);
+        drop(state);
+        self.metrics.released(installed.elapsed());
+        self.flush_done.notify_all();
+        rewrite
+    }
+
+    /// Deletes the segments the checkpoint covers. A failed delete is harmless (recovery
+    /// removes segments below the checkpoint), so it is not an error.
+    fn reclaim_wal(&self, state: &mut State, checkpoint: FileNumber) {
+        let obsolete: Vec<FileNumber> = state
+            .wal_segments
+            .range(..checkpoint)
+            .map(|(n, _)| *n)
+            .collect();
+        for number in obsolete {
+            if self
+                .vfs
+                .remove_file(&wal::segment_path(&self.wal_dir, number))
+                .is_ok()
+            {
+                state.wal_segments.remove(&number);
+                self.segments_removed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn maybe_rewrite_manifest(&self, state: &mut State) -> Result<()> {
+        if state.manifest.size() < self.opts.manifest_rewrite_threshold {
+            return Ok(());
+        }
+        let number = self.alloc_file_number();
+        let mut version = (*self.read_view().version).clone();
+        version.next_file_number = FileNumber(self.next_file.load(Ordering::SeqCst));
+        let old = self.dir.join(state.manifest.file_name());
+        state.manifest = Manifest::create(
+            Arc::clone(&self.vfs),
+            &self.dir,
+            number,
+            &version,
+            Some(&old),
+        )?;
+        Ok(())
+    }
+
+    fn stats(&self, live: bool) -> StatsSnapshot {
+        let view = self.read_view();
+        let (active_segment, active_size) = {
+            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            (writer.wal.number(), writer.wal.size())
+        };
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut snapshot = StatsSnapshot {
+            format_version: stats::STATS_FORMAT_VERSION,
+            flush: self.metrics.snapshot(),
+            ..StatsSnapshot::default()
+        };
+        snapshot.memtable.active_bytes = view.active.approximate_bytes();
+        snapshot.memtable.immutables = view.imms.len() as u64;
+        snapshot.memtable.immutable_bytes = view.imms.iter().map(|m| m.approximate_bytes()).sum();
+        snapshot.wal.segments = state.wal_segments.len() as u64;
+        snapshot.wal.bytes = state
+            .wal_segments
+            .iter()
+            .map(|(n, size)| {
+                if *n == active_segment {
+                    active_size
+                } else {
+                    *size
+                }
+            })
+            .sum();
+        snapshot.wal.active_segment = active_segment.0;
+        snapshot.wal.checkpoint = view.version.wal_checkpoint.0;
+        snapshot.wal.segments_removed = self.segments_removed.load(Ordering::Relaxed);
+        snapshot.wal.torn_tails_truncated = self.torn_tails_truncated.load(Ordering::Relaxed);
+        snapshot.lsm = lsm_stats(&view.version);
+        snapshot.manifest.file = state.manifest.file_name();
+        snapshot.manifest.bytes = state.manifest.size();
+        snapshot.manifest.edits = state.manifest.edits();
+        snapshot.manifest.next_file_number = self.next_file.load(Ordering::SeqCst);
+        snapshot.manifest.last_sequence = view.version.last_sequence.0;
+        snapshot.session.pid = std::process::id();
+        snapshot.session.started_at = self.started_at;
+        snapshot.session.updated_at = stats::unix_now();
+        snapshot.session.live = live;
+        snapshot
+    }
+}
+
+/// Per-level table counts, bytes and entries of `version`.
+pub fn lsm_stats(version: &Version) -> stats::LsmStats {
+    let levels: Vec<LevelStats> = version
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(level, tables)| LevelStats {
+            level: level as u32,
+            tables: tables.len() as u64,
+            bytes: tables.iter().map(|t| t.size).sum(),
+            entries: tables.iter().map(|t| t.entries).sum(),
+        })
+        .collect();
+    stats::LsmStats {
+        tables: levels.iter().map(|l| l.tables).sum(),
+        bytes: levels.iter().map(|l| l.bytes).sum(),
+        levels,
+    }
+}
+
+/// Turns a stored entry into what `get` returns.
+pub(crate) fn visible(kind: ValueKind, value: Vec<u8>) -> Option<Vec<u8>> {
+    match kind {
+        ValueKind::Put => Some(value),
+        ValueKind::Delete => None,
+    }
+}

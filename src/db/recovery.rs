@@ -1,0 +1,287 @@
+//! Open and recovery (SPEC 2.3), in this order:
+//!
+//! 1. take `LOCK`;
+//! 2. read `CURRENT` and replay the manifest (a torn last record is cut off; corruption fails);
+//!    a directory with nokv data or unknown files but no `CURRENT` is refused, never
+//!    re-initialised;
+//! 3. open every table the manifest references, checking size, footer, index, filter and
+//!    properties checksums: a missing or corrupt table fails the open, before anything on disk
+//!    is changed;
+//! 4. remove crash leftovers: temporaries, tables no manifest edit references, superseded
+//!    manifests, WAL segments below the checkpoint;
+//! 5. replay WAL segments at or after the checkpoint in order: a torn tail in the newest is
+//!    truncated, any other damage fails the open; older segments become immutable memtables
+//!    to flush again, the newest stays the active segment and keeps receiving appends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::filenames::{self, FileKind};
+use crate::flush::FlushTask;
+use crate::manifest::{self, Manifest, Version};
+use crate::memtable::Memtable;
+use crate::options::Options;
+use crate::sst::Table;
+use crate::types::{FileNumber, SeqNo};
+use crate::vfs::{FileLock, Vfs};
+use crate::wal::{self, Tail};
+
+pub(super) struct Recovered {
+    pub lock: Box<dyn FileLock>,
+    pub manifest: Manifest,
+    pub version: Version,
+    pub tables: HashMap<FileNumber, Arc<Table>>,
+    pub wal: wal::Writer,
+    pub active: Arc<Memtable>,
+    pub imms: Vec<FlushTask>,
+    pub last_seq: SeqNo,
+    pub next_file: FileNumber,
+    pub wal_segments: BTreeMap<FileNumber, u64>,
+    pub segments_removed: u64,
+    pub torn_tails: u64,
+}
+
+pub(super) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, _opts: &Options) -> Result<Recovered> {
+    if !vfs.exists(dir)? {
+        vfs.create_dir_all(dir)?;
+    }
+    let lock = vfs.lock(&dir.join(filenames::LOCK))?;
+    let wal_dir = dir.join(filenames::WAL_DIR);
+
+    let (manifest, version) = match manifest::read_current(vfs.as_ref(), dir)? {
+        Some(_) => Manifest::open(Arc::clone(&vfs), dir)?,
+        None => create_fresh(&vfs, dir)?,
+    };
+
+    // Validate every referenced table before changing anything on disk.
+    let mut tables = HashMap::new();
+    for (level, meta) in version.all_tables() {
+        let path = dir.join(filenames::table_name(meta.number));
+        if !vfs.exists(&path)? {
+            return Err(Error::MissingFile {
+                path,
+                reason: format!(
+                    "{} lists it in L{level}; the workdir was left untouched",
+                    manifest.file_name()
+                ),
+            });
+        }
+        let table = Table::open(vfs.as_ref(), &path, Some(meta.size))?;
+        tables.insert(meta.number, Arc::new(table));
+    }
+
+    // Crash leftovers.
+    let mut max_seen = manifest.number().0;
+    let mut removed_any = false;
+    for name in vfs.list_dir(dir)? {
+        let path = dir.join(&name);
+        match filenames::parse(&name) {
+            Some(FileKind::Temp) => {
+                vfs.remove_file(&path)?;
+                removed_any = true;
+            }
+            Some(FileKind::Table(n)) => {
+                max_seen = max_seen.max(n.0);
+                if !version.contains(n) {
+                    vfs.remove_file(&path)?;
+                    removed_any = true;
+                }
+            }
+            Some(FileKind::Manifest(n)) => {
+                max_seen = max_seen.max(n.0);
+                if n != manifest.number() {
+                    vfs.remove_file(&path)?;
+                    removed_any = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    if removed_any {
+        vfs.sync_dir(dir)?;
+    }
+    if !vfs.exists(&wal_dir)? {
+        vfs.create_dir_all(&wal_dir)?;
+    }
+    let mut segments = Vec::new();
+    let mut segments_removed = 0;
+    let mut removed_any = false;
+    for name in vfs.list_dir(&wal_dir)? {
+        let path = wal_dir.join(&name);
+        match filenames::parse(&name) {
+            Some(FileKind::Temp) => {
+                vfs.remove_file(&path)?;
+                removed_any = true;
+            }
+            Some(FileKind::Wal(n)) => {
+                max_seen = max_seen.max(n.0);
+                if n < version.wal_checkpoint {
+                    vfs.remove_file(&path)?;
+                    segments_removed += 1;
+                    removed_any = true;
+                } else {
+                    segments.push(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    if removed_any {
+        vfs.sync_dir(&wal_dir)?;
+    }
+    segments.sort();
+
+    // Replay.
+    let mut last_seq = version.last_sequence;
+    let mut torn_tails = 0;
+    let mut replayed: Vec<(Arc<Memtable>, u64)> = Vec::new();
+    let mut active: Option<(Arc<Memtable>, u64)> = None;
+    for (i, &number) in segments.iter().enumerate() {
+        let newest = i + 1 == segments.len();
+        let path = wal::segment_path(&wal_dir, number);
+        let memtable = Arc::new(Memtable::new(number));
+        let summary = wal::read_segment(vfs.as_ref(), &path, Some(number), |batch| {
+            let count = batch.ops.len() as u64;
+            memtable.insert_batch(
+                batch.first_seq,
+                batch.ops.iter().map(|op| (op.kind, op.key, op.value)),
+            );
+            if count > 0 {
+                last_seq = last_seq.max(SeqNo(batch.first_seq.0 + count - 1));
+            }
+            Ok(())
+        })?;
+        match summary.tail {
+            Tail::Clean => {}
+            Tail::Torn { .. } if newest => {
+                torn_tails += 1;
+                if summary.valid_len < wal::HEADER_LEN {
+                    // Not even a whole header: the segment never held a record.
+                    vfs.remove_file(&path)?;
+                    vfs.sync_dir(&wal_dir)?;
+                    continue;
+                }
+                vfs.truncate(&path, summary.valid_len)?;
+            }
+            Tail::Torn { offset, reason } => {
+                return Err(Error::corruption(
+                    &path,
+                    offset,
+                    format!("{reason}, in a WAL segment that is not the newest"),
+                ))
+            }
+            Tail::Corrupt { offset, reason } => {
+                return Err(Error::corruption(&path, offset, reason));
+            }
+        }
+        if newest {
+            active = Some((memtable, summary.valid_len));
+        } else {
+            replayed.push((memtable, summary.valid_len));
+        }
+    }
+
+    let mut next_file = version
+        .next_file_number
+        .0
+        .max(max_seen + 1)
+        .max(manifest.number().0 + 1);
+    let mut wal_segments: BTreeMap<FileNumber, u64> =
+        replayed.iter().map(|(m, len)| (m.wal(), *len)).collect();
+    let (wal, active) = match active {
+        Some((memtable, valid_len)) => {
+            let number = memtable.wal();
+            wal_segments.insert(number, valid_len);
+            (
+                wal::Writer::reopen(vfs.as_ref(), &wal_dir, number, valid_len)?,
+                memtable,
+            )
+        }
+        None => {
+            let number = FileNumber(next_file);
+            next_file += 1;
+            wal_segments.insert(number, wal::HEADER_LEN);
+            (
+                wal::Writer::create(vfs.as_ref(), &wal_dir, number)?,
+                Arc::new(Memtable::new(number)),
+            )
+        }
+    };
+    let now = Instant::now();
+    let imms = replayed
+        .iter()
+        .enumerate()
+        .map(|(i, (memtable, _))| FlushTask {
+            memtable: Arc::clone(memtable),
+            next_wal: replayed
+                .get(i + 1)
+                .map(|(m, _)| m.wal())
+                .unwrap_or_else(|| active.wal()),
+            enqueued_at: now,
+        })
+        .collect();
+
+    Ok(Recovered {
+        lock,
+        manifest,
+        version,
+        tables,
+        wal,
+        active,
+        imms,
+        last_seq,
+        next_file: FileNumber(next_file),
+        wal_segments,
+        segments_removed,
+        torn_tails,
+    })
+}
+
+/// A directory without `CURRENT`: initialise it only when it holds nothing that could be
+/// data. Leftovers of an interrupted initialisation (a manifest that `CURRENT` never named,
+/// temporaries, an empty `wal/`) are allowed and cleared.
+fn create_fresh(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
+    let mut found = Vec::new();
+    let mut stale = Vec::new();
+    for name in vfs.list_dir(dir)? {
+        match filenames::parse(&name) {
+            Some(FileKind::Lock | FileKind::Stats) => {}
+            Some(FileKind::Temp | FileKind::Manifest(_)) => stale.push(dir.join(&name)),
+            _ if name == filenames::WAL_DIR => {
+                let wal_dir = dir.join(&name);
+                for segment in vfs.list_dir(&wal_dir)? {
+                    let path = wal_dir.join(&segment);
+                    let empty = matches!(filenames::parse(&segment), Some(FileKind::Wal(_)))
+                        && vfs.file_size(&path)? <= wal::HEADER_LEN;
+                    if empty {
+                        stale.push(path);
+                    } else {
+                        found.push(format!("{}/{segment}", filenames::WAL_DIR));
+                    }
+                }
+            }
+            _ => found.push(name),
+        }
+    }
+    if !found.is_empty() {
+        found.truncate(5);
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "no CURRENT file, but the directory holds {}",
+                found.join(", ")
+            ),
+        });
+    }
+    for path in stale {
+        vfs.remove_file(&path)?;
+    }
+    vfs.create_dir_all(&dir.join(filenames::WAL_DIR))?;
+    let mut version = Version::empty();
+    version.next_file_number = FileNumber(2);
+    let manifest = Manifest::create(Arc::clone(vfs), dir, FileNumber(1), &version, None)?;
+    Ok((manifest, version))
+}

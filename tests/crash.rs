@@ -1,0 +1,155 @@
+//! Crash at every k-th filesystem operation of a workload with several flushes, then reopen
+//! what survives and check the promises: the open succeeds, every acknowledged write is there,
+//! and no value that was never written appears.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpSelector};
+use nokv::{Db, Durability, Options};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Survives {
+    /// Power loss: only fsynced bytes and synced directory entries survive.
+    PowerLoss,
+    /// `kill -9`: everything that reached the kernel survives.
+    ProcessCrash,
+}
+
+fn options(durability: Durability, sync_writes: bool) -> Options {
+    Options {
+        memtable_size: 4096,
+        block_size: 512,
+        durability,
+        sync_writes,
+        max_immutables: 2,
+        background_flush: false,
+        stats_interval: None,
+        manifest_rewrite_threshold: 600,
+        ..Options::default()
+    }
+}
+
+/// What the workload knows about each key: the last acknowledged value (`None` = deleted or
+/// never written) and the write in flight when the crash came, which may or may not survive.
+#[derive(Default)]
+struct Model {
+    acked: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    in_flight: Option<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+const KEYS: usize = 40;
+const OPS: usize = 160;
+
+fn run_workload(db: &Db, model: &mut Model) -> bool {
+    for op in 0..OPS {
+        let key = format!("key{:03}", (op * 7) % KEYS).into_bytes();
+        let value = if op % 9 == 8 {
+            None
+        } else {
+            Some(format!("v{op}-{}", "p".repeat(op % 60)).into_bytes())
+        };
+        model.in_flight = Some((key.clone(), value.clone()));
+        let result = match &value {
+            Some(v) => db.put(&key, v),
+            None => db.delete(&key),
+        };
+        if result.is_err() {
+            return false;
+        }
+        model.in_flight = None;
+        model.acked.insert(key, value);
+        if op % 50 == 49 && db.flush().is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn check(db: &Db, model: &Model, k: u64) {
+    for i in 0..KEYS {
+        let key = format!("key{i:03}").into_bytes();
+        let got = db.get(&key).unwrap();
+        let acked = model.acked.get(&key).cloned().flatten();
+        let in_flight = model
+            .in_flight
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        let ok = got == acked || in_flight.as_ref().is_some_and(|v| *v == got);
+        assert!(
+            ok,
+            "crash at op {k}: key {} is {:?}, acknowledged {:?}",
+            String::from_utf8_lossy(&key),
+            got.as_deref().map(String::from_utf8_lossy),
+            acked.as_deref().map(String::from_utf8_lossy),
+        );
+    }
+}
+
+fn crash_at_every_op(opts: Options, survives: Survives) -> u64 {
+    let dir = Path::new("/db");
+    let mut k = 0u64;
+    loop {
+        let mem = MemVfs::new();
+        let fault = Arc::new(FaultVfs::new(Arc::new(mem.clone())));
+        fault.add_rule(FaultRule::new(
+            OpSelector::Mutating,
+            k,
+            FaultAction::CrashTornWrite,
+        ));
+        let mut model = Model::default();
+        let db = match Db::open_with_vfs(fault.clone(), dir, opts.clone()) {
+            Ok(db) => Some(db),
+            Err(_) => {
+                assert!(fault.fired(), "open failed without a fault");
+                None
+            }
+        };
+        let completed = db.as_ref().is_some_and(|db| run_workload(db, &mut model));
+        if let Some(db) = db {
+            if completed {
+                let _ = db.close();
+            } else {
+                drop(db);
+            }
+        }
+        if !fault.fired() {
+            assert!(completed, "the workload failed without a fault");
+            return k;
+        }
+        let survivor = match survives {
+            Survives::PowerLoss => mem.crash_clone(),
+            Survives::ProcessCrash => mem.process_crash_clone(),
+        };
+        let db = Db::open_with_vfs(Arc::new(survivor.clone()), dir, opts.clone())
+            .unwrap_or_else(|err| panic!("crash at op {k}: reopen failed: {err}"));
+        check(&db, &model, k);
+        db.close().unwrap();
+        // Reopening twice gives the same answer.
+        let db = Db::open_with_vfs(Arc::new(survivor), dir, opts.clone()).unwrap();
+        check(&db, &model, k);
+        db.close().unwrap();
+        k += 1;
+    }
+}
+
+#[test]
+fn strict_synced_writes_survive_power_loss_at_every_operation() {
+    let points = crash_at_every_op(options(Durability::Strict, true), Survives::PowerLoss);
+    eprintln!("power loss: {points} crash points");
+    assert!(points > 100, "only {points} crash points covered");
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_at_every_operation_in_fast_mode() {
+    let points = crash_at_every_op(options(Durability::Fast, false), Survives::ProcessCrash);
+    assert!(points > 50, "only {points} crash points covered");
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_at_every_operation_in_strict_mode() {
+    let points = crash_at_every_op(options(Durability::Strict, false), Survives::ProcessCrash);
+    assert!(points > 50, "only {points} crash points covered");
+}
