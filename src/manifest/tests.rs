@@ -812,6 +812,9 @@ impl Vfs for FailingFs {
     fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>> {
         RealFs.lock(path)
     }
+    fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>> {
+        RealFs.lock_holder(path)
+    }
 }
 
 #[test]

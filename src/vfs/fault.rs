@@ -499,6 +499,11 @@ impl Vfs for FaultVfs {
         self.shared.gate(OpKind::Lock, path)?;
         self.inner.lock(path)
     }
+
+    fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>> {
+        self.shared.gate(OpKind::Lock, path)?;
+        self.inner.lock_holder(path)
+    }
 }
 
 #[cfg(test)]

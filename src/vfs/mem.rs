@@ -460,6 +460,18 @@ impl Vfs for MemVfs {
         }
     }
 
+    fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>> {
+        let state = self.state();
+        if !state.locks.contains(path) {
+            return Ok(None);
+        }
+        let pid = state.file(path).and_then(|inode| {
+            let inode = lock_inode(inode);
+            String::from_utf8_lossy(&inode.data).trim().parse().ok()
+        });
+        Ok(Some(pid))
+    }
+
     fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>> {
         let mut state = self.state();
         if state.locks.contains(path) {

@@ -85,6 +85,10 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     /// in it. Fails with [`Error::Locked`] naming the lock file's directory when another
     /// holder has it.
     fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>>;
+    /// Whether another holder has the lock on `path`, and its pid when the file names one.
+    /// Read-only: never creates the file, never keeps the lock. `Ok(None)` when nobody holds
+    /// it (or the file does not exist).
+    fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>>;
 }
 
 /// Reads a whole file.

@@ -202,6 +202,24 @@ impl Vfs for RealFs {
         let _ = writeln!(file, "{}", std::process::id());
         Ok(Box::new(RealLock { _file: file }))
     }
+
+    fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>> {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io("open", path)(err)),
+        };
+        match file.try_lock_shared() {
+            // Released when `file` drops.
+            Ok(()) => Ok(None),
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                Ok(Some(text.trim().parse().ok()))
+            }
+            Err(TryLockError::Error(err)) => Err(Error::io("lock", path)(err)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +255,21 @@ mod tests {
             }
             other => panic!("expected Locked, got {other:?}"),
         }
+        assert_eq!(
+            fs.lock_holder(&path).unwrap(),
+            Some(Some(std::process::id()))
+        );
+    }
+
+    #[test]
+    fn lock_holder_is_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RealFs::new();
+        let path = dir.path().join("LOCK");
+        assert_eq!(fs.lock_holder(&path).unwrap(), None);
+        assert!(!path.exists(), "a probe never creates the lock file");
+        drop(fs.lock(&path).unwrap());
+        assert_eq!(fs.lock_holder(&path).unwrap(), None);
     }
 
     #[test]
