@@ -15,12 +15,14 @@ pub mod db;
 pub mod error;
 pub mod filenames;
 pub mod flush;
+pub mod inspect;
 pub mod manifest;
 pub mod memtable;
 pub mod options;
 pub mod sst;
 pub mod stats;
 pub mod types;
+pub mod verify;
 pub mod vfs;
 pub mod wal;
 
