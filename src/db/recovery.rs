@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind};
 use crate::flush::FlushTask;
 use crate::manifest::{self, Manifest, Version};
-use crate::memtable::Memtable;
+use crate::memtable::{MemValue, Memtable};
 use crate::options::Options;
 use crate::sst::Table;
 use crate::types::{FileNumber, SeqNo};
@@ -142,18 +142,23 @@ pub(super) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, _opts: &Options) -> Result<
     for (i, &number) in segments.iter().enumerate() {
         let newest = i + 1 == segments.len();
         let path = wal::segment_path(&wal_dir, number);
-        let memtable = Arc::new(Memtable::new(number));
+        let mut entries = Vec::new();
         let summary = wal::read_segment(vfs.as_ref(), &path, Some(number), |batch| {
-            let count = batch.ops.len() as u64;
-            memtable.insert_batch(
-                batch.first_seq,
-                batch.ops.iter().map(|op| (op.kind, op.key, op.value)),
-            );
-            if count > 0 {
-                last_seq = last_seq.max(SeqNo(batch.first_seq.0 + count - 1));
+            for (i, op) in batch.ops.iter().enumerate() {
+                let seq = SeqNo(batch.first_seq.0 + i as u64);
+                last_seq = last_seq.max(seq);
+                entries.push((
+                    op.key.to_vec(),
+                    MemValue {
+                        seq,
+                        kind: op.kind,
+                        value: op.value.to_vec(),
+                    },
+                ));
             }
             Ok(())
         })?;
+        let memtable = Arc::new(Memtable::from_log(number, entries));
         match summary.tail {
             Tail::Clean => {}
             Tail::Torn { .. } if newest => {

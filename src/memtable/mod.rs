@@ -46,6 +46,25 @@ impl Memtable {
         }
     }
 
+    /// A memtable holding `entries`, given in log order (a later entry of a key replaces an
+    /// earlier one). Sorting once and building the map in bulk is several times faster than
+    /// inserting one by one: this is how WAL replay fills memtables.
+    pub fn from_log(wal: FileNumber, entries: Vec<(Vec<u8>, MemValue)>) -> Self {
+        // `BTreeMap::from_iter` sorts stably and keeps the last of equal keys.
+        let map: BTreeMap<Vec<u8>, MemValue> = entries.into_iter().collect();
+        let bytes = map
+            .iter()
+            .map(|(k, v)| k.len() as u64 + v.value.len() as u64 + ENTRY_OVERHEAD)
+            .sum();
+        let max_seq = map.values().map(|v| v.seq.0).max().unwrap_or(0);
+        Memtable {
+            map: RwLock::new(map),
+            bytes: AtomicU64::new(bytes),
+            max_seq: AtomicU64::new(max_seq),
+            wal,
+        }
+    }
+
     /// The WAL segment that logs this memtable.
     pub fn wal(&self) -> FileNumber {
         self.wal
@@ -207,6 +226,39 @@ mod tests {
             ]
         );
         let page = mem.page_after(Some(b"a"), 1);
+        let rebuilt = Memtable::from_log(
+            FileNumber(1),
+            vec![
+                (
+                    b"b".to_vec(),
+                    MemValue {
+                        seq: SeqNo(1),
+                        kind: ValueKind::Put,
+                        value: b"old".to_vec(),
+                    },
+                ),
+                (
+                    b"a".to_vec(),
+                    MemValue {
+                        seq: SeqNo(2),
+                        kind: ValueKind::Put,
+                        value: b"1".to_vec(),
+                    },
+                ),
+                (
+                    b"b".to_vec(),
+                    MemValue {
+                        seq: SeqNo(3),
+                        kind: ValueKind::Delete,
+                        value: Vec::new(),
+                    },
+                ),
+            ],
+        );
+        assert_eq!(rebuilt.len(), 2);
+        assert_eq!(rebuilt.get(b"b").unwrap().kind, ValueKind::Delete);
+        assert_eq!(rebuilt.max_seq(), SeqNo(3));
+        assert_eq!(rebuilt.approximate_bytes(), 2 + 1 + 2 * ENTRY_OVERHEAD);
         assert_eq!(page.len(), 1);
         assert_eq!(page[0].0, b"b");
     }
