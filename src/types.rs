@@ -32,6 +32,10 @@ pub enum ValueKind {
     Put = 1,
     /// The key was deleted (a tombstone).
     Delete = 2,
+    /// Every key in `[key, value)` was deleted (a range tombstone). Lives in write batches, the
+    /// WAL and memtables' tombstone lists; SST data blocks never hold it (tables keep range
+    /// tombstones in their own block).
+    RangeDelete = 3,
 }
 
 impl ValueKind {
@@ -45,6 +49,7 @@ impl ValueKind {
         match tag {
             1 => Some(ValueKind::Put),
             2 => Some(ValueKind::Delete),
+            3 => Some(ValueKind::RangeDelete),
             _ => None,
         }
     }
@@ -73,4 +78,23 @@ pub struct TableMeta {
     pub min_seq: SeqNo,
     /// Largest sequence number in the table.
     pub max_seq: SeqNo,
+}
+
+/// A range tombstone: every key in `[start, end)` written before `seq` is deleted. It hides
+/// older data only, never a write with a larger sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RangeTombstone {
+    /// First deleted key (inclusive).
+    pub start: Vec<u8>,
+    /// First key not deleted (exclusive); always greater than `start`.
+    pub end: Vec<u8>,
+    /// The delete's sequence number.
+    pub seq: SeqNo,
+}
+
+impl RangeTombstone {
+    /// Whether this tombstone hides `key` written at `seq`.
+    pub fn covers(&self, key: &[u8], seq: SeqNo) -> bool {
+        self.seq > seq && self.start.as_slice() <= key && key < self.end.as_slice()
+    }
 }

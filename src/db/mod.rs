@@ -833,6 +833,6 @@ pub fn lsm_stats(version: &Version) -> stats::LsmStats {
 pub(crate) fn visible(kind: ValueKind, value: Vec<u8>) -> Option<Vec<u8>> {
     match kind {
         ValueKind::Put => Some(value),
-        ValueKind::Delete => None,
+        ValueKind::Delete | ValueKind::RangeDelete => None,
     }
 }

@@ -140,6 +140,7 @@ impl DataBlock {
         let tag_at = d.position();
         let tag = d.u8().map_err(|e| err(&d, e))?;
         let kind = ValueKind::from_tag(tag)
+            .filter(|k| *k != ValueKind::RangeDelete)
             .ok_or_else(|| self.fault(start + tag_at, i, format!("unknown value kind {tag}")))?;
         let value = d.bytes().map_err(|e| err(&d, e))?;
         if !d.is_empty() {

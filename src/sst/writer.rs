@@ -74,6 +74,11 @@ impl TableWriter {
     /// Adds an entry. Keys must be strictly increasing; a violation is
     /// [`Error::InvalidArgument`], as are keys or values over the engine's limits.
     pub fn add(&mut self, key: &[u8], seq: SeqNo, kind: ValueKind, value: &[u8]) -> Result<()> {
+        if kind == ValueKind::RangeDelete {
+            return Err(Error::InvalidArgument(
+                "range tombstones go through add_range_tombstone, not add".into(),
+            ));
+        }
         if self.failed {
             return Err(failed());
         }
