@@ -26,8 +26,8 @@
 //! 5. `wal`: every segment in `wal/` at or after the checkpoint is decoded
 //!    ([`wal::read_segment`]): `torn_tail` for an incomplete last record of the newest
 //!    segment; `wal_corrupt` for a bad header, a bad record, a torn tail in a segment that
-//!    is not the newest (recovery refuses those), and a "torn" record that is followed by a
-//!    complete, checksummed record (a damaged length field, not an interrupted write);
+//!    is not the newest (recovery refuses those), and a length running past the end with whole
+//!    records after it (a damaged length field, not an interrupted write);
 //!    `wal_sequence` for a record whose sequence numbers are not above the manifest's
 //!    `last_sequence` or the previous record's; `obsolete_wal` for a segment below the
 //!    checkpoint; `missing` when `wal/` or the checkpoint segment is absent.
@@ -48,13 +48,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::codec::{crc32_parts, get_u32};
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind, CURRENT, LOCK, WAL_DIR};
 use crate::manifest::{self, Version};
 use crate::sst;
 use crate::types::{FileNumber, SeqNo, TableMeta};
-use crate::vfs::{self, Vfs};
+use crate::vfs::Vfs;
 use crate::wal::{self, Tail};
 
 /// How to run.
@@ -317,6 +316,8 @@ fn check_one_table(
 ) {
     let check = match sst::check_table(vfs, path) {
         Ok(check) => check,
+        // Removed by the live engine (compaction) since the manifest was read.
+        Err(e) if report.live && is_not_found(&e) => return,
         Err(e) => {
             let offset = match &e {
                 Error::Corruption { offset, .. } => Some(*offset),
@@ -461,6 +462,8 @@ fn check_wal(
         }
         let summary = match summary {
             Ok(s) => s,
+            // Reclaimed by the live engine between the listing and the read.
+            Err(e) if report.live && is_not_found(&e) => continue,
             Err(e) => {
                 let (kind, offset) = match &e {
                     Error::Corruption { offset, .. } => ("wal_corrupt", Some(*offset)),
@@ -479,42 +482,28 @@ fn check_wal(
         report.bytes_checked += summary.file_len;
         match summary.tail {
             Tail::Clean => {}
+            Tail::Torn { offset, reason } if Some(number) == newest => {
+                report.push(
+                    Problem::new(
+                        "torn_tail",
+                        file.clone(),
+                        format!("{reason} (an interrupted append; recovery truncates it)"),
+                    )
+                    .at(Some(offset)),
+                );
+            }
             Tail::Torn { offset, reason } => {
-                if let Some(at) = complete_record_after(vfs, &path, offset) {
-                    report.push(
-                        Problem::new(
-                            "wal_corrupt",
-                            file.clone(),
-                            format!(
-                                "{reason}, yet a complete record follows at offset {at}: the \
-                                 record's length field is damaged (recovery would cut the \
-                                 segment here and lose what follows)"
-                            ),
-                        )
-                        .at(Some(offset)),
-                    );
-                } else if Some(number) == newest {
-                    report.push(
-                        Problem::new(
-                            "torn_tail",
-                            file.clone(),
-                            format!("{reason} (an interrupted append; recovery truncates it)"),
-                        )
-                        .at(Some(offset)),
-                    );
-                } else {
-                    report.push(
-                        Problem::new(
-                            "wal_corrupt",
-                            file.clone(),
-                            format!(
-                                "{reason}, in a segment that is not the newest (recovery \
-                                 refuses to open)"
-                            ),
-                        )
-                        .at(Some(offset)),
-                    );
-                }
+                report.push(
+                    Problem::new(
+                        "wal_corrupt",
+                        file.clone(),
+                        format!(
+                            "{reason}, in a segment that is not the newest (recovery refuses \
+                             to open)"
+                        ),
+                    )
+                    .at(Some(offset)),
+                );
             }
             Tail::Corrupt { offset, reason } => {
                 report.push(Problem::new("wal_corrupt", file.clone(), reason).at(Some(offset)));
@@ -522,35 +511,4 @@ fn check_wal(
         }
     }
     Ok(())
-}
-
-/// Most bytes hashed while looking for a record after a torn one.
-const RESYNC_BUDGET: u64 = 64 << 20;
-
-/// Whether a complete record with a matching checksum starts somewhere after `torn` in the
-/// segment: an interrupted append leaves only part of one record, so a good record after it
-/// means the "torn" record's length field was damaged instead.
-fn complete_record_after(vfs: &dyn Vfs, path: &Path, torn: u64) -> Option<u64> {
-    let bytes = vfs::read_all(vfs, path).ok()?;
-    let start = usize::try_from(torn).ok()?;
-    let mut budget = RESYNC_BUDGET;
-    let header = wal::RECORD_HEADER_LEN;
-    // A batch payload holds at least its first sequence number and op count.
-    const MIN_PAYLOAD: usize = 12;
-    for pos in start + 1..bytes.len().saturating_sub(header + MIN_PAYLOAD - 1) {
-        let len = get_u32(&bytes, pos).unwrap_or(0) as usize;
-        let stored = get_u32(&bytes, pos + 4).unwrap_or(0);
-        let body = pos + header;
-        if len < MIN_PAYLOAD || len > bytes.len() - body {
-            continue;
-        }
-        if budget < len as u64 {
-            return None;
-        }
-        budget -= len as u64;
-        if crc32_parts(&[&bytes[pos..pos + 4], &bytes[body..body + len]]) == stored {
-            return Some(pos as u64);
-        }
-    }
-    None
 }

@@ -278,6 +278,18 @@ fn damaged_length_in_the_middle_of_a_segment_is_corruption_not_a_torn_tail() {
 }
 
 #[test]
+fn recovery_refuses_a_damaged_length_instead_of_truncating_the_records_after_it() {
+    let mem = build();
+    let wal = the_wal(&mem);
+    let mut bytes = mem.read_file(path(&wal)).unwrap();
+    bytes[nokv::wal::HEADER_LEN as usize + 3] ^= 0x40;
+    mem.write_file(path(&wal), &bytes);
+    let err = Db::open_with_vfs(Arc::new(mem.clone()), dir(), options()).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert_eq!(mem.read_file(path(&wal)).unwrap(), bytes, "segment was cut");
+}
+
+#[test]
 fn garbage_after_the_manifest_is_found() {
     let mem = build();
     let current = the_manifest(&mem);
