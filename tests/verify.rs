@@ -485,6 +485,10 @@ fn offline_stats_reports_the_backlog_after_a_crash() {
     assert_eq!(snap.memtable.immutables, snap.flush.pending);
     assert!(snap.memtable.immutable_bytes > 0);
     assert!(!snap.session.live);
+    // A backlog is not damage.
+    let report = run(&mem);
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.files_checked, 3 + segments.len() as u64);
 
     // Recovery agrees: it resubmits exactly that many memtables.
     let db = open(&mem, options());
@@ -495,6 +499,8 @@ fn offline_stats_reports_the_backlog_after_a_crash() {
     assert_eq!(after.wal.segments, 1);
     assert!(after.lsm.tables > 1);
     assert!(after.flush.completed > 0, "published counters are kept");
+    let report = run(&mem);
+    assert!(report.ok, "{:#?}", report.problems);
 }
 
 #[test]
@@ -527,4 +533,34 @@ fn offline_stats_errors_without_a_workdir_and_creates_nothing() {
     assert!(matches!(err, Error::NotADatabase { .. }), "{err}");
     assert!(mem.file_names().is_empty());
     assert!(!mem.exists(Path::new("/nope")).unwrap());
+}
+
+#[test]
+fn every_workdir_left_by_recovery_verifies_ok() {
+    let mem = MemVfs::new();
+    let opts = Options {
+        memtable_size: 4096,
+        manifest_rewrite_threshold: 600,
+        ..options()
+    };
+    let db = open(&mem, opts.clone());
+    for round in 0..20 {
+        put_range(&db, round * 12, round * 12 + 12);
+        if round % 4 == 3 {
+            db.flush().unwrap();
+        }
+        for crashed in [mem.crash_clone(), mem.process_crash_clone()] {
+            // Whatever verify says of the crashed workdir, it must not panic or change it.
+            let before = snapshot(&crashed);
+            let _ = run(&crashed);
+            assert_eq!(snapshot(&crashed), before);
+            let reopened = open(&crashed, opts.clone());
+            reopened.flush().unwrap();
+            reopened.close().unwrap();
+            let report = run(&crashed);
+            assert!(report.ok, "round {round}: {:#?}", report.problems);
+        }
+    }
+    db.close().unwrap();
+    assert!(run(&mem).ok);
 }
