@@ -20,8 +20,10 @@
 //!
 //! Reading tells a torn tail from corruption ([`read_segment`]): an incomplete last record, a
 //! zero-filled tail, or a checksum mismatch on the very last record are a torn tail (what a
-//! crash during an append leaves); a checksum mismatch with more bytes after it, or a record
-//! whose checksum matches but whose payload does not decode, is corruption.
+//! crash during an append leaves); a checksum mismatch with more bytes after it, a length
+//! running past the end with whole checksummed records after it (a damaged length field:
+//! truncating would drop them), or a record whose checksum matches but whose payload does not
+//! decode, is corruption.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -296,12 +298,24 @@ pub fn read_segment(
         let len = get_u32(&bytes, pos).unwrap_or(0) as usize;
         let stored_crc = get_u32(&bytes, pos + 4).unwrap_or(0);
         if len > remaining - RECORD_HEADER_LEN {
-            break Tail::Torn {
-                offset: pos as u64,
-                reason: format!(
-                    "record of {len} bytes runs past the end ({} bytes left)",
-                    remaining - RECORD_HEADER_LEN
-                ),
+            let reason = format!(
+                "record of {len} bytes runs past the end ({} bytes left)",
+                remaining - RECORD_HEADER_LEN
+            );
+            // An interrupted append leaves part of one record; whole records after it mean
+            // the length field is damaged, and truncating here would drop them.
+            break match whole_records_after(&bytes, pos) {
+                Some(at) => Tail::Corrupt {
+                    offset: pos as u64,
+                    reason: format!(
+                        "{reason}, yet whole records run from offset {at} to the end: the \
+                         length field is damaged"
+                    ),
+                },
+                None => Tail::Torn {
+                    offset: pos as u64,
+                    reason,
+                },
             };
         }
         let end = pos + RECORD_HEADER_LEN + len;
@@ -345,6 +359,46 @@ pub fn read_segment(
         file_len,
         tail,
     })
+}
+
+/// Most payload bytes [`whole_records_after`] hashes before giving up.
+const RESYNC_BUDGET: usize = 64 << 20;
+
+/// A batch payload holds at least its first sequence number and its op count.
+const MIN_PAYLOAD: usize = 12;
+
+/// The length of the checksummed record at `pos`, if one is there.
+fn record_at(bytes: &[u8], pos: usize, budget: &mut usize) -> Option<usize> {
+    let len = get_u32(bytes, pos)? as usize;
+    let stored = get_u32(bytes, pos + 4)?;
+    let body = pos + RECORD_HEADER_LEN;
+    if len < MIN_PAYLOAD || len > bytes.len() - body || len > *budget {
+        return None;
+    }
+    *budget -= len;
+    (crc32_parts(&[&bytes[pos..pos + 4], &bytes[body..body + len]]) == stored).then_some(len)
+}
+
+/// The offset after `torn` where a chain of whole, checksummed records starts and runs
+/// exactly to the end of the segment (or to an all-zero tail), if there is one. A crash
+/// during an append leaves a prefix of one record, after which no such chain can start
+/// (short of a value that holds a framed record and is cut exactly at its end).
+fn whole_records_after(bytes: &[u8], torn: usize) -> Option<u64> {
+    let mut budget = RESYNC_BUDGET;
+    let last_start = bytes.len().checked_sub(RECORD_HEADER_LEN + MIN_PAYLOAD)?;
+    for start in torn + 1..=last_start {
+        let mut pos = start;
+        while let Some(len) = record_at(bytes, pos, &mut budget) {
+            pos += RECORD_HEADER_LEN + len;
+            if bytes[pos..].iter().all(|&b| b == 0) {
+                return Some(start as u64);
+            }
+        }
+        if budget < MIN_PAYLOAD {
+            return None;
+        }
+    }
+    None
 }
 
 fn check_header(path: &Path, bytes: &[u8], expected: Option<FileNumber>) -> Result<()> {
@@ -470,10 +524,9 @@ mod tests {
                     assert_ne!(summary.tail, Tail::Clean, "flip at {at} went unnoticed");
                     if at < last_record {
                         // Damage before the last record is never mistaken for a torn tail,
-                        // unless it inflates a length past the end of the file.
+                        // not even when it inflates a length past the end of the file.
                         assert!(
-                            matches!(summary.tail, Tail::Corrupt { .. })
-                                || matches!(&summary.tail, Tail::Torn { reason, .. } if reason.contains("runs past")),
+                            matches!(summary.tail, Tail::Corrupt { .. }),
                             "flip at {at}: {:?}",
                             summary.tail
                         );
