@@ -4,14 +4,15 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::types::{SeqNo, TableMeta, ValueKind};
+use crate::types::{RangeTombstone, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{ReadableFile, Vfs};
 
 use super::block::DataBlock;
 use super::bloom::{key_hash, BloomFilter};
 use super::format::{
-    check_block, check_layout, data_region_end, decode_index, decode_properties, show_key, Fault,
-    Footer, Handle, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    check_block, check_layout, data_region_end, decode_index, decode_properties,
+    decode_range_tombstones, show_key, Fault, Footer, Handle, BLOCK_FILTER, BLOCK_INDEX,
+    BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
 };
 use super::reader::{cross_check, number_from_path, read_region, TableProperties};
 
@@ -38,8 +39,11 @@ pub struct TableProblem {
 pub struct TableCheck {
     /// The metadata from the properties block, when it could be read.
     pub meta: Option<TableMeta>,
-    /// Blocks (data and meta) whose checksum was verified.
+    /// Blocks (data, filter, index, properties and, when present, the range tombstone meta
+    /// block) whose checksum was verified.
     pub blocks_checked: u64,
+    /// Range tombstones decoded from the meta block (0 when it is absent or unreadable).
+    pub range_tombstones: u64,
     /// Bytes read and checked (the whole file when the layout is sound).
     pub bytes_checked: u64,
     /// Everything found wrong; empty for a sound table.
@@ -92,10 +96,13 @@ fn read_meta(
     }
 }
 
-/// Reads every byte of the table at `path`: footer, index, filter, properties and every data
-/// block's CRC; checks keys strictly increasing across the table, entry count, key and
-/// sequence ranges against the properties, index entries against their blocks, every key
-/// against the bloom filter, and that blocks and footer tile the file exactly.
+/// Reads every byte of the table at `path`: footer, index, filter, properties, the range
+/// tombstone meta block and every data block's CRC; checks keys strictly increasing across
+/// the table, entry count, key and sequence ranges against the properties (point entries and
+/// range tombstones together), every range tombstone (start < end, stored in order, inside
+/// the properties' key and sequence ranges), index entries against their blocks, every key
+/// against the bloom filter, and that blocks and footer tile the file exactly (an empty data
+/// region for a table of range tombstones only).
 ///
 /// Returns `Err` only when the file cannot be opened or its footer read at all; every finding
 /// is a [`TableProblem`].
@@ -127,11 +134,13 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
         }
     };
 
-    let props = read_meta(file, footer.properties, BLOCK_PROPERTIES, &mut check).and_then(|b| {
-        decode_properties(&b, footer.properties.offset, footer.version)
-            .map_err(|f| check.push(f))
-            .ok()
-    });
+    let has_meta = !footer.meta.is_absent();
+    let mut props =
+        read_meta(file, footer.properties, BLOCK_PROPERTIES, &mut check).and_then(|b| {
+            decode_properties(&b, footer.properties.offset, footer.version, has_meta)
+                .map_err(|f| check.push(f))
+                .ok()
+        });
     if let Some(p) = &props {
         check.meta = Some(TableMeta {
             number: number_from_path(path),
@@ -153,8 +162,21 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             .map_err(|f| check.push(f))
             .ok()
     });
-    if !footer.meta.is_absent() {
-        read_meta(file, footer.meta, BLOCK_META, &mut check);
+    // `None`: the meta block is present but could not be read (already reported).
+    let tombstones: Option<Vec<RangeTombstone>> = if has_meta {
+        read_meta(file, footer.meta, BLOCK_META, &mut check).and_then(|b| {
+            decode_range_tombstones(&b, footer.meta.offset)
+                .map_err(|f| check.push(f))
+                .ok()
+        })
+    } else {
+        Some(Vec::new())
+    };
+    if let Some(ts) = &tombstones {
+        check.range_tombstones = ts.len() as u64;
+        if let Some(p) = &mut props {
+            p.range_tombstones = ts.len() as u64;
+        }
     }
     let Some(index) = index else {
         // Without the index the data blocks cannot be found.
@@ -164,7 +186,7 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
         check.push(f);
     }
     if let Some(p) = &props {
-        if let Err(f) = cross_check(p, &index, footer.properties.offset) {
+        if let Err(f) = cross_check(p, &index, tombstones.as_deref(), footer.properties.offset) {
             check.push(f);
         }
     }
@@ -213,7 +235,13 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
     }
 
     if let (Some(p), true) = (&props, all_blocks_read) {
-        compare_properties(p, &seen, footer.properties.offset, &mut check);
+        compare_properties(
+            p,
+            &seen,
+            tombstones.as_deref(),
+            footer.properties.offset,
+            &mut check,
+        );
     }
     Ok(check)
 }
@@ -288,7 +316,16 @@ fn scan_block(
     true
 }
 
-fn compare_properties(p: &TableProperties, seen: &Seen, at: u64, check: &mut TableCheck) {
+/// Compares the properties with what the data blocks and the range tombstones hold.
+/// `tombstones` is `None` when the meta block could not be read: the key and sequence ranges
+/// are then not compared (they depend on it).
+fn compare_properties(
+    p: &TableProperties,
+    seen: &Seen,
+    tombstones: Option<&[RangeTombstone]>,
+    at: u64,
+    check: &mut TableCheck,
+) {
     if p.entries != seen.entries {
         check.push(
             Fault::new(
@@ -315,14 +352,30 @@ fn compare_properties(p: &TableProperties, seen: &Seen, at: u64, check: &mut Tab
             .values(p.tombstones.to_string(), seen.tombstones.to_string()),
         );
     }
-    let smallest = seen.smallest.as_deref().unwrap_or(&[]);
-    let largest = seen.prev_key.as_deref().unwrap_or(&[]);
+    let Some(ts) = tombstones else {
+        return;
+    };
+    // smallest = min(first key, min start); largest = max(last key, max end).
+    let smallest = seen
+        .smallest
+        .as_deref()
+        .into_iter()
+        .chain(ts.iter().map(|t| t.start.as_slice()))
+        .min()
+        .unwrap_or(&[]);
+    let largest = seen
+        .prev_key
+        .as_deref()
+        .into_iter()
+        .chain(ts.iter().map(|t| t.end.as_slice()))
+        .max()
+        .unwrap_or(&[]);
     if p.smallest.as_slice() != smallest || p.largest.as_slice() != largest {
         check.push(
             Fault::new(
                 at,
                 "key_range_mismatch",
-                "key range in properties differs from the data blocks",
+                "key range in properties differs from the data blocks and range tombstones",
             )
             .values(
                 format!("{}..={}", show_key(&p.smallest), show_key(&p.largest)),
@@ -330,17 +383,26 @@ fn compare_properties(p: &TableProperties, seen: &Seen, at: u64, check: &mut Tab
             ),
         );
     }
-    if seen.entries > 0 && (p.min_seq != seen.min_seq || p.max_seq != seen.max_seq) {
-        check.push(
-            Fault::new(
-                at,
-                "seq_range_mismatch",
-                "sequence range in properties differs from the data blocks",
-            )
-            .values(
-                format!("{}..={}", p.min_seq, p.max_seq),
-                format!("{}..={}", seen.min_seq, seen.max_seq),
-            ),
-        );
+    let point_seqs = (seen.entries > 0).then_some((seen.min_seq, seen.max_seq));
+    let seqs = ts
+        .iter()
+        .map(|t| (t.seq.0, t.seq.0))
+        .chain(point_seqs)
+        .reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)));
+    if let Some((min_seq, max_seq)) = seqs {
+        if p.min_seq != min_seq || p.max_seq != max_seq {
+            check.push(
+                Fault::new(
+                    at,
+                    "seq_range_mismatch",
+                    "sequence range in properties differs from the data blocks and range \
+                     tombstones",
+                )
+                .values(
+                    format!("{}..={}", p.min_seq, p.max_seq),
+                    format!("{min_seq}..={max_seq}"),
+                ),
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::codec::{crc32, get_u32, put_bytes, put_u32, put_u64, put_varint, Decoder};
 use crate::error::Error;
+use crate::types::{RangeTombstone, SeqNo, MAX_KEY_LEN};
 
 use super::check::TableProblem;
 use super::reader::TableProperties;
@@ -319,8 +320,10 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Vec<In
     };
     let mut d = Decoder::new(payload);
     let count = d.varint().map_err(|e| short(&d, e))?;
-    // Each entry takes at least 3 bytes: never allocate from an unchecked count.
-    if count == 0 || count > (payload.len() / 3) as u64 {
+    // Each entry takes at least 3 bytes: never allocate from an unchecked count. A count of 0
+    // is a table without point entries (range tombstones only): its data region must then be
+    // empty, which the `next_offset != data_end` check below enforces.
+    if count > (payload.len() / 3) as u64 {
         return Err(Fault::new(
             offset,
             "bad_block",
@@ -395,10 +398,15 @@ pub fn encode_properties(p: &TableProperties, buf: &mut Vec<u8>) {
     put_bytes(buf, &p.largest);
 }
 
+/// Decodes the properties payload (the block at `offset`). `has_meta` says whether the footer
+/// names a meta (range tombstone) block: only then may the table have no point entries.
+/// `range_tombstones` is not stored in the properties block; it is returned as 0 and the
+/// caller fills it in from the meta block.
 pub fn decode_properties(
     payload: &[u8],
     offset: u64,
     footer_version: u32,
+    has_meta: bool,
 ) -> Result<TableProperties, Fault> {
     let mut d = Decoder::new(payload);
     let bad = |d: &Decoder, e| {
@@ -430,10 +438,15 @@ pub fn decode_properties(
         ))
         .values(footer_version.to_string(), format_version.to_string()));
     }
-    if entries == 0 || data_blocks == 0 || data_blocks > entries {
+    if (entries == 0) != (data_blocks == 0) || data_blocks > entries {
         return Err(invalid(format!(
             "{entries} entries in {data_blocks} data blocks"
         )));
+    }
+    if entries == 0 && !has_meta {
+        return Err(invalid(
+            "no entries and no range tombstone block: a table is never empty".into(),
+        ));
     }
     if tombstones > entries {
         return Err(invalid(format!(
@@ -443,7 +456,13 @@ pub fn decode_properties(
     if min_seq > max_seq {
         return Err(invalid(format!("min seq {min_seq} > max seq {max_seq}")));
     }
-    if (entries == 1 && smallest != largest) || (entries > 1 && smallest >= largest) {
+    // Range tombstones have start < end, so with any of them the range is never one key.
+    let range_ok = if has_meta || entries > 1 {
+        smallest < largest
+    } else {
+        smallest == largest
+    };
+    if !range_ok {
         return Err(invalid(format!(
             "key range {}..={} does not fit {entries} entries",
             show_key(&smallest),
@@ -457,9 +476,126 @@ pub fn decode_properties(
         min_seq,
         max_seq,
         data_blocks,
+        range_tombstones: 0,
         smallest,
         largest,
     })
+}
+
+/// The order range tombstones are stored in: start ascending, then seq descending (newest
+/// first), then end ascending.
+pub fn tombstone_order(a: &RangeTombstone, b: &RangeTombstone) -> std::cmp::Ordering {
+    a.start
+        .cmp(&b.start)
+        .then(b.seq.cmp(&a.seq))
+        .then(a.end.cmp(&b.end))
+}
+
+/// Why a range tombstone cannot be stored, `None` when it is fine: `start < end`, both
+/// 1..=[`MAX_KEY_LEN`] bytes.
+pub fn tombstone_defect(start: &[u8], end: &[u8]) -> Option<String> {
+    if start.is_empty() || start.len() > MAX_KEY_LEN || end.len() > MAX_KEY_LEN {
+        return Some(format!(
+            "range tombstone bounds must be 1..={MAX_KEY_LEN} bytes (start {} bytes, end {} bytes)",
+            start.len(),
+            end.len()
+        ));
+    }
+    if start >= end {
+        return Some(format!(
+            "range tombstone start {} is not below its end {}",
+            show_key(start),
+            show_key(end)
+        ));
+    }
+    None
+}
+
+/// Encodes the meta block payload: `varint count | count x (varint start_len | start |
+/// varint end_len | end | varint seq)`. `tombstones` must already be in [`tombstone_order`]
+/// without duplicates.
+pub fn encode_range_tombstones(tombstones: &[RangeTombstone], buf: &mut Vec<u8>) {
+    put_varint(buf, tombstones.len() as u64);
+    for t in tombstones {
+        put_bytes(buf, &t.start);
+        put_bytes(buf, &t.end);
+        put_varint(buf, t.seq.0);
+    }
+}
+
+/// Decodes the meta block payload (the block at `offset`): at least one tombstone, each with
+/// valid bounds ([`tombstone_defect`]), strictly increasing in [`tombstone_order`], no
+/// trailing bytes.
+pub fn decode_range_tombstones(payload: &[u8], offset: u64) -> Result<Vec<RangeTombstone>, Fault> {
+    let short = |d: &Decoder, e| {
+        Fault::new(
+            offset + d.position() as u64,
+            "bad_block",
+            format!("meta block: {e}"),
+        )
+    };
+    let mut d = Decoder::new(payload);
+    let count = d.varint().map_err(|e| short(&d, e))?;
+    // Each tombstone takes at least 5 bytes: never allocate from an unchecked count.
+    if count == 0 || count > (payload.len() / 5) as u64 {
+        return Err(Fault::new(
+            offset,
+            "bad_block",
+            format!(
+                "meta block claims {count} range tombstones in {} bytes",
+                payload.len()
+            ),
+        ));
+    }
+    let mut out: Vec<RangeTombstone> = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let at = offset + d.position() as u64;
+        let start = d.bytes().map_err(|e| short(&d, e))?;
+        let end = d.bytes().map_err(|e| short(&d, e))?;
+        let seq = d.varint().map_err(|e| short(&d, e))?;
+        if let Some(defect) = tombstone_defect(start, end) {
+            return Err(Fault::new(
+                at,
+                "bad_block",
+                format!("meta block tombstone {i}: {defect}"),
+            ));
+        }
+        let t = RangeTombstone {
+            start: start.to_vec(),
+            end: end.to_vec(),
+            seq: SeqNo(seq),
+        };
+        if let Some(prev) = out.last() {
+            if tombstone_order(prev, &t) != std::cmp::Ordering::Less {
+                return Err(Fault::new(
+                    at,
+                    "key_order",
+                    format!(
+                        "meta block tombstone {i} is not after the previous one \
+                         (order: start ascending, seq descending, end ascending)"
+                    ),
+                )
+                .values(
+                    format!(
+                        "> [{}, {}) @{}",
+                        show_key(&prev.start),
+                        show_key(&prev.end),
+                        prev.seq
+                    ),
+                    format!("[{}, {}) @{}", show_key(&t.start), show_key(&t.end), t.seq),
+                ));
+            }
+        }
+        out.push(t);
+    }
+    if !d.is_empty() {
+        return Err(Fault::new(
+            offset + d.position() as u64,
+            "bad_block",
+            format!("meta block has {} trailing bytes", d.remaining()),
+        ));
+    }
+    Ok(out)
 }
 
 /// Checks that the data blocks, the meta blocks and the footer tile `[0, file_size)` exactly.

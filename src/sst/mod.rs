@@ -10,9 +10,9 @@
 //! | data block 0                         |  \
 //! +--------------------------------------+   |
 //! | data block 1                         |   |  data region: blocks in key order,
-//! +--------------------------------------+   |  contiguous, each listed in the index
-//! | ...                                  |   |
-//! +--------------------------------------+   |
+//! +--------------------------------------+   |  contiguous, each listed in the index;
+//! | ...                                  |   |  empty (N = 0) when the table holds
+//! +--------------------------------------+   |  range tombstones only
 //! | data block N-1                       |  /
 //! +--------------------------------------+
 //! | filter block  (bloom)                |
@@ -21,8 +21,8 @@
 //! +--------------------------------------+
 //! | properties block                     |
 //! +--------------------------------------+
-//! | [meta block] (reserved: range        |  absent in this writer; its handle is zero
-//! |  tombstones; written later)          |
+//! | [meta block] (range tombstones)      |  only when the table has range tombstones;
+//! |                                      |  otherwise absent and its handle is (0, 0)
 //! +--------------------------------------+
 //! | footer (84 bytes, fixed)             |
 //! +--------------------------------------+ file size
@@ -37,7 +37,7 @@
 //! +-----------------+---------+------------------------------------+
 //! | payload (n B)   | type u8 | crc32 u32 of payload and type byte |
 //! +-----------------+---------+------------------------------------+
-//! type: 1 data, 2 filter, 3 index, 4 properties, 5 meta (range tombstones, reserved)
+//! type: 1 data, 2 filter, 3 index, 4 properties, 5 meta (range tombstones)
 //! ```
 //!
 //! A block *handle* is `(offset u64, size u64)` where `size` includes the 5-byte trailer.
@@ -51,6 +51,9 @@
 //! entry = varint key_len | key | varint seq | kind u8 (1 put, 2 delete) | varint value_len | value
 //! ```
 //!
+//! Kind 3 ([`ValueKind::RangeDelete`]) is never stored in a data block (range tombstones live
+//! in the meta block); a data block entry with kind 3 is corruption.
+//!
 //! `offset i` is where entry `i` starts inside the payload (offset 0 is 0, strictly
 //! increasing); entry `i` ends exactly where entry `i+1` (or the offset array) starts. The
 //! array lets a point lookup binary-search the block. Keys are strictly increasing within a
@@ -63,7 +66,8 @@
 //! varint count | count x ( varint key_len | last key of the block | varint offset | varint size )
 //! ```
 //!
-//! One entry per data block, in order; the blocks are contiguous from offset 0.
+//! One entry per data block, in order; the blocks are contiguous from offset 0. `count` is 0
+//! exactly when the data region is empty (a table of range tombstones only).
 //!
 //! ## Filter block payload
 //!
@@ -72,7 +76,8 @@
 //! ```
 //!
 //! A bloom filter over the 64-bit [`key_hash`] of every key, `k` probes by double hashing.
-//! `m = 0` or `k = 0` (bits per key 0) means "no filter": every key may be present.
+//! `m = 0` or `k = 0` (bits per key 0, or no point keys) means "no filter": every key may be
+//! present. Range tombstones are not in the filter.
 //!
 //! ## Properties block payload
 //!
@@ -81,21 +86,48 @@
 //! varint data_blocks | varint len + smallest key | varint len + largest key
 //! ```
 //!
+//! `entries` and `tombstones` count point entries (puts and deletes) and point deletes only;
+//! `data_blocks` is 0 exactly when `entries` is 0, which needs a meta block. The key and
+//! sequence ranges cover the point entries *and* the range tombstones: `smallest` =
+//! min(first point key, min tombstone start), `largest` = max(last point key, max tombstone
+//! end). A tombstone's end is exclusive, so with tombstones `[smallest, largest]` is a
+//! conservative bound (`largest` itself may hold no data). The layout is unchanged from the
+//! first version-1 tables: the number of range tombstones is not stored here but taken from
+//! the meta block ([`TableProperties::range_tombstones`]).
+//!
+//! ## Meta block payload (range tombstones)
+//!
+//! ```text
+//! varint count | count x ( varint start_len | start | varint end_len | end | varint seq )
+//! ```
+//!
+//! Written only when the table has range tombstones (`count >= 1`). Each tombstone deletes
+//! `[start, end)` for writes older than `seq`; `start < end`, both 1..=`MAX_KEY_LEN` bytes.
+//! Sorted strictly by start ascending, then seq descending, then end ascending (exact
+//! duplicates are written once). The reader decodes and checks it when opening the table
+//! ([`Table::range_tombstones`]); [`Table::get`] and [`TableIter`] return point entries only,
+//! applying tombstones is the engine's job.
+//!
 //! ## Footer (84 bytes)
 //!
 //! ```text
 //!  0  filter handle      offset u64, size u64
 //! 16  index handle       offset u64, size u64
 //! 32  properties handle  offset u64, size u64
-//! 48  meta handle        offset u64, size u64   (reserved for range tombstones; 0,0 = absent)
+//! 48  meta handle        offset u64, size u64   (range tombstones; 0,0 = absent)
 //! 64  format version u32 (1)
 //! 68  flags u32          (reserved, must be 0)
 //! 72  crc32 u32          of footer bytes [0, 72)
 //! 76  magic 8 bytes      8B 'n' 'o' 'k' 'v' 'S' 'S' 'T'
 //! ```
 //!
-//! Tables are never empty: [`TableWriter::finish`] refuses a table with no entries
-//! ([`crate::Error::InvalidArgument`]) and the reader treats a zero-entry table as corrupt.
+//! A table without range tombstones is byte-for-byte what the writer produced before range
+//! tombstones existed (no meta block, zero meta handle), so format version 1 covers both.
+//!
+//! Tables are never empty: [`TableWriter::finish`] refuses a table with neither point
+//! entries nor range tombstones ([`crate::Error::InvalidArgument`]), and the reader treats a
+//! zero-entry table without a meta block as corrupt. A table of range tombstones only has
+//! no data blocks, an index with no entries and an empty bloom filter.
 
 mod block;
 mod bloom;

@@ -1,40 +1,48 @@
-//! [`Table`]: an open, validated table (footer, index, filter and properties in memory), with
-//! point lookups and an ordered iterator that reads one CRC-checked data block at a time.
+//! [`Table`]: an open, validated table (footer, index, filter, properties and range tombstones
+//! in memory), with point lookups and an ordered iterator that reads one CRC-checked data
+//! block at a time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind};
-use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::types::{FileNumber, RangeTombstone, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{ReadableFile, Vfs};
 
 use super::block::DataBlock;
 use super::bloom::{key_hash, BloomFilter};
 use super::format::{
-    check_block, check_layout, data_region_end, decode_index, decode_properties, Fault, Footer,
-    Handle, IndexEntry, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    check_block, check_layout, data_region_end, decode_index, decode_properties,
+    decode_range_tombstones, show_key, Fault, Footer, Handle, IndexEntry, BLOCK_FILTER,
+    BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
 };
 use super::Entry;
 
-/// What the properties block records about a table.
+/// What the properties block records about a table (plus the range tombstone count, which
+/// comes from the meta block).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableProperties {
     /// Format version (same as the footer's).
     pub format_version: u32,
-    /// Entries, puts and tombstones.
+    /// Point entries, puts and tombstones (range tombstones not included).
     pub entries: u64,
-    /// Tombstones among them.
+    /// Point tombstones (deletes) among them.
     pub tombstones: u64,
-    /// Smallest sequence number.
+    /// Smallest sequence number, of point entries and range tombstones.
     pub min_seq: u64,
-    /// Largest sequence number.
+    /// Largest sequence number, of point entries and range tombstones.
     pub max_seq: u64,
-    /// Number of data blocks.
+    /// Number of data blocks (0 when the table holds range tombstones only).
     pub data_blocks: u64,
-    /// Smallest key.
+    /// Range tombstones in the meta block. Not stored in the properties block (whose
+    /// version-1 layout is unchanged): derived from the meta block when the table is opened
+    /// (0 when the footer's meta handle is absent). Ignored by the writer's encoder.
+    pub range_tombstones: u64,
+    /// Smallest key: the smallest point key or range tombstone start.
     pub smallest: Vec<u8>,
-    /// Largest key.
+    /// Largest key: the largest point key or range tombstone end. A tombstone's end is
+    /// exclusive, so with tombstones `[smallest, largest]` is a conservative (inclusive) bound.
     pub largest: Vec<u8>,
 }
 
@@ -47,6 +55,7 @@ pub struct Table {
     props: TableProperties,
     index: Vec<IndexEntry>,
     filter: BloomFilter,
+    range_tombstones: Vec<RangeTombstone>,
 }
 
 impl std::fmt::Debug for Table {
@@ -56,6 +65,7 @@ impl std::fmt::Debug for Table {
             .field("size", &self.size)
             .field("entries", &self.props.entries)
             .field("data_blocks", &self.index.len())
+            .field("range_tombstones", &self.range_tombstones.len())
             .finish()
     }
 }
@@ -90,8 +100,9 @@ pub(super) fn number_from_path(path: &Path) -> FileNumber {
 }
 
 impl Table {
-    /// Opens and validates a table: size, footer (magic, version, CRC), and the index, filter
-    /// and properties blocks (CRC, structure, and that blocks and footer tile the file).
+    /// Opens and validates a table: size, footer (magic, version, CRC), and the index, filter,
+    /// properties and meta (range tombstone) blocks (CRC, structure, and that blocks and
+    /// footer tile the file).
     /// With `expected_size`, a different file size is [`Error::Corruption`].
     pub fn open(vfs: &dyn Vfs, path: &Path, expected_size: Option<u64>) -> Result<Table> {
         let file = vfs.open_read(path)?;
@@ -119,8 +130,13 @@ impl Table {
 
         let fault = |f: Fault| f.into_error(path);
         let props_buf = read_meta_block(&*file, footer.properties, BLOCK_PROPERTIES)?;
-        let props = decode_properties(&props_buf, footer.properties.offset, footer.version)
-            .map_err(fault)?;
+        let mut props = decode_properties(
+            &props_buf,
+            footer.properties.offset,
+            footer.version,
+            !footer.meta.is_absent(),
+        )
+        .map_err(fault)?;
         let filter_buf = read_meta_block(&*file, footer.filter, BLOCK_FILTER)?;
         let filter = BloomFilter::decode(&filter_buf, footer.filter.offset).map_err(fault)?;
         drop(filter_buf);
@@ -128,11 +144,21 @@ impl Table {
         let index = decode_index(&index_buf, footer.index.offset, data_region_end(&footer))
             .map_err(fault)?;
         drop(index_buf);
-        if !footer.meta.is_absent() {
-            read_meta_block(&*file, footer.meta, BLOCK_META)?;
-        }
+        let range_tombstones = if footer.meta.is_absent() {
+            Vec::new()
+        } else {
+            let meta_buf = read_meta_block(&*file, footer.meta, BLOCK_META)?;
+            decode_range_tombstones(&meta_buf, footer.meta.offset).map_err(fault)?
+        };
+        props.range_tombstones = range_tombstones.len() as u64;
         check_layout(&footer, &index, size).map_err(fault)?;
-        cross_check(&props, &index, footer.properties.offset).map_err(fault)?;
+        cross_check(
+            &props,
+            &index,
+            Some(range_tombstones.as_slice()),
+            footer.properties.offset,
+        )
+        .map_err(fault)?;
 
         Ok(Table {
             path: path.to_path_buf(),
@@ -142,6 +168,7 @@ impl Table {
             props,
             index,
             filter,
+            range_tombstones,
         })
     }
 
@@ -174,14 +201,25 @@ impl Table {
         self.index.len()
     }
 
+    /// The table's range tombstones (decoded and CRC-checked at open), sorted by start
+    /// ascending, then sequence number descending, then end ascending. [`Table::get`] and
+    /// [`Table::iter`] do not apply them: they return point entries only.
+    pub fn range_tombstones(&self) -> &[RangeTombstone] {
+        &self.range_tombstones
+    }
+
     /// True when the bloom filter says `key` may be in the table (no I/O).
     pub fn may_contain(&self, key: &[u8]) -> bool {
         self.filter.may_contain(key_hash(key))
     }
 
-    /// The (only) version of `key` in this table: key range and bloom filter first, then the
-    /// index, then one CRC-checked block read and a binary search inside it.
+    /// The (only) point version of `key` in this table: key range and bloom filter first,
+    /// then the index, then one CRC-checked block read and a binary search inside it. Range
+    /// tombstones are not applied (see [`Table::range_tombstones`]).
     pub fn get(&self, key: &[u8]) -> Result<Option<(SeqNo, ValueKind, Vec<u8>)>> {
+        if self.index.is_empty() {
+            return Ok(None);
+        }
         if key < self.props.smallest.as_slice() || key > self.props.largest.as_slice() {
             return Ok(None);
         }
@@ -205,7 +243,8 @@ impl Table {
         Ok(Some((SeqNo(e.seq), e.kind, e.value.to_vec())))
     }
 
-    /// An ordered iterator over every entry, positioned at the first.
+    /// An ordered iterator over every point entry, positioned at the first (range tombstones
+    /// are not included).
     pub fn iter(self: &Arc<Self>) -> TableIter {
         TableIter {
             table: Arc::clone(self),
@@ -224,10 +263,13 @@ impl Table {
     }
 }
 
-/// Checks the properties against the index.
+/// Checks the properties against the index and the range tombstones. `tombstones` is `None`
+/// when the meta block could not be read (the checker goes on): then only what the index
+/// alone shows is checked.
 pub(super) fn cross_check(
     props: &TableProperties,
     index: &[IndexEntry],
+    tombstones: Option<&[RangeTombstone]>,
     props_offset: u64,
 ) -> Result<(), Fault> {
     if props.data_blocks != index.len() as u64 {
@@ -242,17 +284,69 @@ pub(super) fn cross_check(
         )
         .values(props.data_blocks.to_string(), index.len().to_string()));
     }
-    let last = index.last().map(|e| e.last_key.as_slice()).unwrap_or(&[]);
-    if last != props.largest.as_slice() {
-        return Err(Fault::new(
-            props_offset,
-            "key_range_mismatch",
-            "largest key in properties differs from the index's last key",
-        )
-        .values(
-            super::format::show_key(&props.largest),
-            super::format::show_key(last),
-        ));
+    let point_last = index.last().map(|e| e.last_key.as_slice());
+    let range_mismatch = |what: &str, expected: &[u8], actual: &[u8]| {
+        Fault::new(props_offset, "key_range_mismatch", what.to_string())
+            .values(show_key(expected), show_key(actual))
+    };
+    match tombstones {
+        Some(ts) => {
+            // largest = max(last point key, max tombstone end), exactly.
+            let ts_end = ts.iter().map(|t| t.end.as_slice()).max();
+            let expected = point_last.max(ts_end).unwrap_or(&[]);
+            if expected != props.largest.as_slice() {
+                return Err(range_mismatch(
+                    "largest key in properties differs from max(index's last key, range \
+                     tombstone ends)",
+                    &props.largest,
+                    expected,
+                ));
+            }
+            if let Some(start) = ts.iter().map(|t| t.start.as_slice()).min() {
+                let fits = if index.is_empty() {
+                    start == props.smallest.as_slice()
+                } else {
+                    start >= props.smallest.as_slice()
+                };
+                if !fits {
+                    return Err(range_mismatch(
+                        "range tombstones start outside the properties' key range",
+                        &props.smallest,
+                        start,
+                    ));
+                }
+            }
+            if let (Some(lo), Some(hi)) = (
+                ts.iter().map(|t| t.seq.0).min(),
+                ts.iter().map(|t| t.seq.0).max(),
+            ) {
+                let fits = if index.is_empty() {
+                    lo == props.min_seq && hi == props.max_seq
+                } else {
+                    lo >= props.min_seq && hi <= props.max_seq
+                };
+                if !fits {
+                    return Err(Fault::new(
+                        props_offset,
+                        "seq_range_mismatch",
+                        "range tombstone sequence numbers fall outside the properties' range",
+                    )
+                    .values(
+                        format!("{}..={}", props.min_seq, props.max_seq),
+                        format!("{lo}..={hi}"),
+                    ));
+                }
+            }
+        }
+        None => {
+            if point_last.is_some_and(|last| last > props.largest.as_slice()) {
+                return Err(range_mismatch(
+                    "largest key in properties is below the index's last key",
+                    &props.largest,
+                    point_last.unwrap_or(&[]),
+                ));
+            }
+        }
     }
     if index
         .first()

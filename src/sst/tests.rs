@@ -10,7 +10,7 @@ use super::bloom::{build_filter, key_hash, BloomFilter};
 use super::*;
 use crate::codec::{crc32, put_u32};
 use crate::error::Error;
-use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::types::{FileNumber, RangeTombstone, SeqNo, TableMeta, ValueKind, MAX_KEY_LEN};
 use crate::vfs::{RealFs, Vfs};
 
 /// A small deterministic PRNG (xorshift64*).
@@ -359,19 +359,13 @@ fn truncated_tables_are_errors_not_panics() {
     }
 }
 
-#[test]
-fn every_single_byte_flip_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sst");
-    // Four data blocks at least, and a tombstone.
-    let model = even_model(40);
-    let meta = write_table(&path, &model, small_opts());
-    let table = open(&path);
-    assert!(table.data_blocks() >= 3, "{} blocks", table.data_blocks());
-    drop(table);
-    let good = std::fs::read(&path).unwrap();
-    assert_eq!(good.len() as u64, meta.size);
-    let flipped = dir.path().join("flipped.sst");
+/// Flips single bits (0x01 and 0x80) of every byte of the table at `path`: `check_table`
+/// must report a problem and opening + iterating must fail with a corruption error, never a
+/// panic.
+fn assert_every_flip_detected(dir: &Path, path: &Path) {
+    let good = std::fs::read(path).unwrap();
+    let size = good.len() as u64;
+    let flipped = dir.join("flipped.sst");
     for pos in 0..good.len() {
         for mask in [0x01u8, 0x80] {
             let mut bad = good.clone();
@@ -379,7 +373,7 @@ fn every_single_byte_flip_is_detected() {
             std::fs::write(&flipped, &bad).unwrap();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 let check = check_table(&RealFs, &flipped);
-                let read = Table::open(&RealFs, &flipped, Some(meta.size)).and_then(|t| {
+                let read = Table::open(&RealFs, &flipped, Some(size)).and_then(|t| {
                     let t = Arc::new(t);
                     t.iter().collect::<Result<Vec<_>, _>>()
                 });
@@ -396,6 +390,41 @@ fn every_single_byte_flip_is_detected() {
             assert!(err.is_corruption(), "byte {pos}: {err}");
         }
     }
+}
+
+#[test]
+fn every_single_byte_flip_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sst");
+    // Four data blocks at least, and a tombstone.
+    let model = even_model(40);
+    let meta = write_table(&path, &model, small_opts());
+    let table = open(&path);
+    assert!(table.data_blocks() >= 3, "{} blocks", table.data_blocks());
+    drop(table);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), meta.size);
+    assert_every_flip_detected(dir.path(), &path);
+}
+
+#[test]
+fn every_single_byte_flip_is_detected_with_range_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    // Points and range tombstones.
+    let path = dir.path().join("mixed.sst");
+    write_with_ranges(&path, &even_model(30), &sample_ranges(), small_opts());
+    let table = open(&path);
+    assert!(table.data_blocks() >= 3, "{} blocks", table.data_blocks());
+    assert_eq!(table.range_tombstones().len(), 3);
+    drop(table);
+    assert_every_flip_detected(dir.path(), &path);
+
+    // Range tombstones only: no data blocks.
+    let path = dir.path().join("ranges.sst");
+    write_with_ranges(&path, &Model::new(), &sample_ranges(), small_opts());
+    let table = open(&path);
+    assert_eq!(table.data_blocks(), 0);
+    drop(table);
+    assert_every_flip_detected(dir.path(), &path);
 }
 
 #[test]
@@ -595,4 +624,417 @@ fn check_finds_checksum_valid_but_inconsistent_tables() {
         "{:?}",
         check.problems
     );
+}
+
+fn rt(start: &[u8], end: &[u8], seq: u64) -> RangeTombstone {
+    RangeTombstone {
+        start: start.to_vec(),
+        end: end.to_vec(),
+        seq: SeqNo(seq),
+    }
+}
+
+/// Three tombstones, given out of order: `[key0010, key0020)@500`, `[key0005, key0007)@3`,
+/// `[key0010, key0050)@600`.
+fn sample_ranges() -> Vec<RangeTombstone> {
+    vec![
+        rt(b"key0010", b"key0020", 500),
+        rt(b"key0005", b"key0007", 3),
+        rt(b"key0010", b"key0050", 600),
+    ]
+}
+
+/// Writes the points of `model` and `ranges`, interleaving the tombstones with the points.
+fn write_with_ranges(
+    path: &Path,
+    model: &Model,
+    ranges: &[RangeTombstone],
+    opts: TableOptions,
+) -> TableMeta {
+    let mut w = TableWriter::new(RealFs.create_new(path).unwrap(), opts);
+    let mut pending = ranges.iter();
+    for (i, (k, (seq, kind, v))) in model.iter().enumerate() {
+        if i % 5 == 2 {
+            if let Some(t) = pending.next() {
+                w.add_range_tombstone(t).unwrap();
+            }
+        }
+        w.add(k, SeqNo(*seq), *kind, v).unwrap();
+    }
+    for t in pending {
+        w.add_range_tombstone(t).unwrap();
+    }
+    let (meta, _file) = w.finish().unwrap();
+    meta
+}
+
+/// The footer's meta handle `(offset, size)`.
+fn meta_handle(bytes: &[u8]) -> (usize, usize) {
+    let f = bytes.len() - FOOTER_LEN as usize;
+    let field = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    (field(f + 48), field(f + 56))
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// This exact table, written by the writer as it was before range tombstones existed
+/// (block size 32, 10 bloom bits per key).
+const GOLDEN_V1: &str = "\
+    056170706c650101037265640662616e616e61020200000000000c000000020000000105663a0d0663686572\
+    72790301046461726b0664616d736f6e070104706c756d000000000e0000000200000001a4ad27ec214f5494\
+    11d88331070262e7d082020662616e616e6100270664616d736f6e272d039116a4a401000000040101070205\
+    6170706c650664616d736f6e04bd663fb054000000000000000e000000000000006200000000000000180000\
+    00000000007a000000000000001b000000000000000000000000000000000000000000000001000000000000\
+    0019e287f18b6e6f6b76535354";
+
+#[test]
+fn table_without_range_tombstones_is_byte_identical_to_earlier_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sst");
+    let mut w = TableWriter::new(
+        RealFs.create_new(&path).unwrap(),
+        TableOptions {
+            block_size: 32,
+            bloom_bits_per_key: 10,
+        },
+    );
+    w.add(b"apple", SeqNo(1), ValueKind::Put, b"red").unwrap();
+    w.add(b"banana", SeqNo(2), ValueKind::Delete, b"").unwrap();
+    w.add(b"cherry", SeqNo(3), ValueKind::Put, b"dark").unwrap();
+    w.add(b"damson", SeqNo(7), ValueKind::Put, b"plum").unwrap();
+    let (meta, _) = w.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, unhex(GOLDEN_V1));
+    assert_eq!(meta.size, bytes.len() as u64);
+    assert_eq!(meta_handle(&bytes), (0, 0), "no meta block");
+    let table = open(&path);
+    assert!(table.range_tombstones().is_empty());
+    assert_eq!(table.properties().range_tombstones, 0);
+    let check = check_table(&RealFs, &path).unwrap();
+    assert!(check.is_ok(), "{:?}", check.problems);
+    assert_eq!(check.range_tombstones, 0);
+    assert_eq!(check.blocks_checked, table.data_blocks() as u64 + 3);
+}
+
+#[test]
+fn range_tombstones_round_trip_with_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("000011.sst");
+    let model = even_model(200);
+    let mut ranges = sample_ranges();
+    ranges.push(rt(b"key0005", b"key0007", 3)); // exact duplicate: stored once
+    ranges.push(rt(b"key0010", b"key0020", 700)); // same start, newer
+    let meta = write_with_ranges(&path, &model, &ranges, small_opts());
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(meta.size, size);
+    assert_eq!(meta.entries, 200, "point entries only");
+
+    let table = Arc::new(Table::open(&RealFs, &path, Some(size)).unwrap());
+    let expected = vec![
+        rt(b"key0005", b"key0007", 3),
+        rt(b"key0010", b"key0020", 700),
+        rt(b"key0010", b"key0050", 600),
+        rt(b"key0010", b"key0020", 500),
+    ];
+    assert_eq!(table.range_tombstones(), expected.as_slice());
+    assert_eq!(table.properties().range_tombstones, 4);
+    assert_eq!(table.properties().entries, 200);
+    assert_eq!(
+        TableMeta {
+            number: FileNumber(0),
+            ..table.meta()
+        },
+        meta
+    );
+    // Points only through get and iter: the tombstones are not applied.
+    for (k, (seq, kind, v)) in &model {
+        assert_eq!(table.get(k).unwrap(), Some((SeqNo(*seq), *kind, v.clone())));
+    }
+    assert_eq!(table.get(b"key0011").unwrap(), None);
+    assert_eq!(collect(table.iter()), as_entries(&model));
+
+    let check = check_table(&RealFs, &path).unwrap();
+    assert!(check.is_ok(), "{:?}", check.problems);
+    assert_eq!(check.range_tombstones, 4);
+    assert_eq!(check.bytes_checked, size);
+    assert_eq!(check.blocks_checked, table.data_blocks() as u64 + 4);
+    let (meta_off, meta_size) = meta_handle(&std::fs::read(&path).unwrap());
+    assert!(meta_off > 0 && meta_off + meta_size + FOOTER_LEN as usize == size as usize);
+}
+
+#[test]
+fn tombstones_only_table_has_no_data_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sst");
+    let mut w = TableWriter::new(RealFs.create_new(&path).unwrap(), small_opts());
+    w.add_range_tombstone(&rt(b"m", b"p", 9)).unwrap();
+    w.add_range_tombstone(&rt(b"c", b"f", 4)).unwrap();
+    let (meta, _) = w.finish().unwrap();
+    assert_eq!(meta.entries, 0);
+    assert_eq!(
+        (meta.smallest.as_slice(), meta.largest.as_slice()),
+        (&b"c"[..], &b"p"[..])
+    );
+    assert_eq!((meta.min_seq, meta.max_seq), (SeqNo(4), SeqNo(9)));
+
+    let table = open(&path);
+    assert_eq!(
+        TableMeta {
+            number: FileNumber(0),
+            ..table.meta()
+        },
+        meta
+    );
+    assert_eq!(table.data_blocks(), 0);
+    assert_eq!(table.properties().data_blocks, 0);
+    assert_eq!(table.properties().tombstones, 0);
+    assert_eq!(
+        table.range_tombstones(),
+        &[rt(b"c", b"f", 4), rt(b"m", b"p", 9)][..]
+    );
+    assert!(
+        table.may_contain(b"d"),
+        "empty filter: every key may be present"
+    );
+    for key in [&b""[..], b"a", b"c", b"d", b"n", b"p", b"z"] {
+        assert_eq!(table.get(key).unwrap(), None);
+    }
+    assert!(collect(table.iter()).is_empty());
+    let mut it = table.iter();
+    it.seek(b"d").unwrap();
+    assert!(it.next().is_none());
+    it.seek_to_first();
+    assert!(it.next().is_none());
+
+    let check = check_table(&RealFs, &path).unwrap();
+    assert!(check.is_ok(), "{:?}", check.problems);
+    assert_eq!(check.range_tombstones, 2);
+    assert_eq!(check.blocks_checked, 4, "filter, index, properties, meta");
+    assert_eq!(check.bytes_checked, meta.size);
+    assert_eq!(check.meta.unwrap().entries, 0);
+}
+
+#[test]
+fn key_and_seq_bounds_include_range_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    model.insert(b"c".to_vec(), (10, ValueKind::Put, b"1".to_vec()));
+    model.insert(b"e".to_vec(), (20, ValueKind::Delete, Vec::new()));
+
+    // Tombstones reaching outside the points, on both ends, and in seq.
+    let path = dir.path().join("wide.sst");
+    let ranges = [rt(b"d", b"z", 30), rt(b"a", b"b", 5)];
+    let meta = write_with_ranges(&path, &model, &ranges, small_opts());
+    assert_eq!(meta.smallest, b"a".to_vec());
+    assert_eq!(
+        meta.largest,
+        b"z".to_vec(),
+        "exclusive end kept: conservative"
+    );
+    assert_eq!((meta.min_seq, meta.max_seq), (SeqNo(5), SeqNo(30)));
+    assert_eq!(meta.entries, 2);
+    let table = open(&path);
+    assert_eq!(table.meta().smallest, b"a".to_vec());
+    assert_eq!(table.meta().largest, b"z".to_vec());
+    assert_eq!(table.get(b"c").unwrap().unwrap().0, SeqNo(10));
+    assert_eq!(table.get(b"y").unwrap(), None);
+    let check = check_table(&RealFs, &path).unwrap();
+    assert!(check.is_ok(), "{:?}", check.problems);
+    let m = check.meta.unwrap();
+    assert_eq!((m.smallest, m.largest), (b"a".to_vec(), b"z".to_vec()));
+    assert_eq!((m.min_seq, m.max_seq), (SeqNo(5), SeqNo(30)));
+
+    // Tombstones inside the points' range and seqs: the bounds are the points'.
+    let path = dir.path().join("inside.sst");
+    let meta = write_with_ranges(&path, &model, &[rt(b"c", b"d", 15)], small_opts());
+    assert_eq!(
+        (meta.smallest.as_slice(), meta.largest.as_slice()),
+        (&b"c"[..], &b"e"[..])
+    );
+    assert_eq!((meta.min_seq, meta.max_seq), (SeqNo(10), SeqNo(20)));
+    assert!(check_table(&RealFs, &path).unwrap().is_ok());
+}
+
+#[test]
+fn bad_range_tombstones_and_kinds_are_rejected_by_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sst");
+    let mut w = TableWriter::new(RealFs.create_new(&path).unwrap(), small_opts());
+    let long = vec![b'k'; MAX_KEY_LEN + 1];
+    for bad in [
+        rt(b"b", b"b", 1),
+        rt(b"c", b"b", 1),
+        rt(b"", b"b", 1),
+        rt(&long, &long, 1),
+        rt(b"a", &long, 1),
+    ] {
+        assert!(
+            matches!(w.add_range_tombstone(&bad), Err(Error::InvalidArgument(_))),
+            "{bad:?}"
+        );
+    }
+    let max = vec![b'k'; MAX_KEY_LEN];
+    w.add_range_tombstone(&rt(b"k", &max, 1)).unwrap();
+    assert!(matches!(
+        w.add(b"a", SeqNo(2), ValueKind::RangeDelete, b"b"),
+        Err(Error::InvalidArgument(_))
+    ));
+    let (meta, _) = w.finish().unwrap();
+    assert_eq!(meta.entries, 0);
+    assert_eq!(open(&path).range_tombstones(), &[rt(b"k", &max, 1)][..]);
+}
+
+#[test]
+fn meta_block_corruption_fails_open_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good_path = dir.path().join("good.sst");
+    write_with_ranges(&good_path, &even_model(20), &sample_ranges(), small_opts());
+    let good = std::fs::read(&good_path).unwrap();
+    let (meta_off, meta_size) = meta_handle(&good);
+    let meta_end = meta_off + meta_size;
+
+    // A flipped byte: checksum mismatch at the meta block's offset.
+    let mut bytes = good.clone();
+    bytes[meta_off + 2] ^= 0x04;
+    let path = dir.path().join("000013.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Table::open(&RealFs, &path, None).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("000013.sst at offset {meta_off}")),
+        "{text}"
+    );
+    assert!(text.contains("meta block checksum mismatch"), "{text}");
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec!["checksum_mismatch"], "{:?}", check.problems);
+    assert_eq!(check.problems[0].offset, meta_off as u64);
+
+    // Payload: count 3, then [key0005, key0007)@3 first. Make it [key0007, key0007): start
+    // not below end, with a valid CRC.
+    let mut bytes = good.clone();
+    assert_eq!(bytes[meta_off], 3);
+    assert_eq!(&bytes[meta_off + 2..meta_off + 9], b"key0005");
+    bytes[meta_off + 8] = b'7';
+    reseal(&mut bytes, meta_off, meta_end);
+    let path = dir.path().join("000014.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Table::open(&RealFs, &path, None).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("000014.sst at offset"), "{text}");
+    assert!(text.contains("not below its end"), "{text}");
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec!["bad_block"], "{:?}", check.problems);
+
+    // [key0005, key0007) -> [key0015, key0017): valid on its own, but now out of order.
+    let mut bytes = good.clone();
+    bytes[meta_off + 7] = b'1';
+    bytes[meta_off + 8 + 7] = b'1';
+    assert_eq!(&bytes[meta_off + 2..meta_off + 9], b"key0015");
+    assert_eq!(&bytes[meta_off + 10..meta_off + 17], b"key0017");
+    reseal(&mut bytes, meta_off, meta_end);
+    let path = dir.path().join("order.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(Table::open(&RealFs, &path, None)
+        .unwrap_err()
+        .is_corruption());
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec!["key_order"], "{:?}", check.problems);
+
+    // Points end at key0038, the widest tombstone at key0050 (the table's largest key).
+    // Moving that end to key0060 leaves the tombstone outside the properties' key range.
+    let mut bytes = good.clone();
+    let at = meta_off
+        + bytes[meta_off..meta_end]
+            .windows(7)
+            .position(|w| w == b"key0050")
+            .unwrap();
+    bytes[at + 5] = b'6';
+    reseal(&mut bytes, meta_off, meta_end);
+    let path = dir.path().join("range.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Table::open(&RealFs, &path, None).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| *k == "key_range_mismatch"),
+        "{:?}",
+        check.problems
+    );
+
+    // A tombstone seq outside the properties' seq range (points 100..=119, tombstones 3..=600).
+    let mut bytes = good.clone();
+    let seq_at = meta_off + 1 + 8 + 8; // after count, start and end of the first tombstone
+    assert_eq!(bytes[seq_at], 3);
+    bytes[seq_at] = 2;
+    reseal(&mut bytes, meta_off, meta_end);
+    let path = dir.path().join("seq.sst");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(Table::open(&RealFs, &path, None)
+        .unwrap_err()
+        .is_corruption());
+    let check = check_table(&RealFs, &path).unwrap();
+    let kinds: Vec<&str> = check.problems.iter().map(|p| p.kind).collect();
+    assert!(
+        kinds.contains(&"seq_range_mismatch"),
+        "{:?}",
+        check.problems
+    );
+}
+
+#[test]
+fn zero_entry_table_without_meta_block_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sst");
+    write_with_ranges(&path, &Model::new(), &sample_ranges(), small_opts());
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Drop the meta handle from the footer (fixing the footer's CRC).
+    let f = bytes.len() - FOOTER_LEN as usize;
+    bytes[f + 48..f + 64].fill(0);
+    let crc = crc32(&bytes[f..f + 72]);
+    bytes[f + 72..f + 76].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Table::open(&RealFs, &path, None).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert!(err.to_string().contains("never empty"), "{err}");
+    assert!(!check_table(&RealFs, &path).unwrap().is_ok());
+}
+
+#[test]
+fn range_delete_kind_in_a_data_block_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("000015.sst");
+    let good_path = dir.path().join("good.sst");
+    write_table(&good_path, &even_model(40), small_opts());
+    let mut bytes = std::fs::read(&good_path).unwrap();
+    let end = first_block_end(&bytes);
+    // First entry: varint 7 | "key0000" | varint 100 | kind 1 (put) | ...
+    assert_eq!(&bytes[1..8], b"key0000");
+    assert_eq!(bytes[9], ValueKind::Put.tag());
+    bytes[9] = ValueKind::RangeDelete.tag();
+    reseal(&mut bytes, 0, end);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let table = open(&path); // open does not read the data blocks
+    let err = table.get(b"key0000").unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("000015.sst at offset 9"), "{text}");
+    assert!(text.contains("unknown value kind 3"), "{text}");
+    let first = table.iter().next().unwrap();
+    assert!(first.unwrap_err().is_corruption());
+    let check = check_table(&RealFs, &path).unwrap();
+    assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+    assert_eq!(check.problems[0].kind, "bad_block");
+    assert_eq!(check.problems[0].offset, 9);
 }

@@ -1,19 +1,24 @@
-//! [`TableWriter`]: builds a table from entries given in strictly increasing key order.
+//! [`TableWriter`]: builds a table from entries given in strictly increasing key order, plus
+//! range tombstones given in any order.
 //!
 //! Entries are encoded straight into one reusable output buffer; a finished data block is
 //! sealed in place (offset array, type, CRC32) and the buffer is handed to the file in
 //! batches of about 256 KiB, never one `append` per entry. Key hashes are kept while
-//! writing and the bloom filter is built once, at `finish`.
+//! writing and the bloom filter is built once, at `finish`. Range tombstones are kept in
+//! memory and written, sorted, in the meta block at `finish`.
 
 use crate::error::{Error, Result};
-use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind, MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::types::{
+    FileNumber, RangeTombstone, SeqNo, TableMeta, ValueKind, MAX_KEY_LEN, MAX_VALUE_LEN,
+};
 use crate::vfs::WritableFile;
 
 use super::block::encode_entry;
 use super::bloom::{build_filter, key_hash};
 use super::format::{
-    encode_index, encode_properties, seal_block, Footer, Handle, IndexEntry, BLOCK_DATA,
-    BLOCK_FILTER, BLOCK_INDEX, BLOCK_PROPERTIES, FOOTER_LEN, FORMAT_VERSION,
+    encode_index, encode_properties, encode_range_tombstones, seal_block, tombstone_defect,
+    tombstone_order, Footer, Handle, IndexEntry, BLOCK_DATA, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META,
+    BLOCK_PROPERTIES, FOOTER_LEN, FORMAT_VERSION,
 };
 use super::reader::TableProperties;
 use super::TableOptions;
@@ -44,6 +49,10 @@ pub struct TableWriter {
     tombstones: u64,
     min_seq: u64,
     max_seq: u64,
+    /// Range tombstones, in the order given; sorted at `finish`.
+    range_tombstones: Vec<RangeTombstone>,
+    /// Sum of the tombstones' start and end lengths (for the size estimate).
+    range_tombstone_bytes: u64,
     /// An append failed: the file's contents are unknown, refuse further work.
     failed: bool,
 }
@@ -67,6 +76,8 @@ impl TableWriter {
             tombstones: 0,
             min_seq: u64::MAX,
             max_seq: 0,
+            range_tombstones: Vec::new(),
+            range_tombstone_bytes: 0,
             failed: false,
         }
     }
@@ -125,6 +136,23 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Adds a range tombstone, in any order relative to other tombstones and to [`add`]. Its
+    /// `start` must be below its `end`, both 1..=[`MAX_KEY_LEN`] bytes, else
+    /// [`Error::InvalidArgument`]. Exact duplicates are stored once.
+    ///
+    /// [`add`]: TableWriter::add
+    pub fn add_range_tombstone(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        if self.failed {
+            return Err(failed());
+        }
+        if let Some(defect) = tombstone_defect(&tombstone.start, &tombstone.end) {
+            return Err(Error::InvalidArgument(defect));
+        }
+        self.range_tombstone_bytes += (tombstone.start.len() + tombstone.end.len()) as u64;
+        self.range_tombstones.push(tombstone.clone());
+        Ok(())
+    }
+
     /// Payload size of the open data block so far (entries + offset array + count).
     fn open_block_size(&self) -> usize {
         self.out.len() - self.block_start + 4 * self.offsets.len() + 4
@@ -175,22 +203,53 @@ impl TableWriter {
         let data = self.written + self.out.len() as u64 + 4 * self.offsets.len() as u64;
         let index = self.index_key_bytes + 12 * self.index.len() as u64;
         let filter = self.hashes.len() as u64 * u64::from(self.opts.bloom_bits_per_key) / 8;
-        data + index + filter + 2 * self.smallest.len() as u64 + 64 + FOOTER_LEN
+        let meta = self.range_tombstone_bytes + 8 * self.range_tombstones.len() as u64;
+        data + index + filter + meta + 2 * self.smallest.len() as u64 + 64 + FOOTER_LEN
     }
 
-    /// Writes the last data block, the filter, index and properties blocks and the footer.
-    /// Does not fsync. Returns the table's metadata (`number` left as 0 for the caller) and
-    /// the file. A table with no entries is refused with [`Error::InvalidArgument`].
+    /// Writes the last data block, the filter, index and properties blocks, the meta block
+    /// (only when there are range tombstones) and the footer. Does not fsync. Returns the
+    /// table's metadata (`number` left as 0 for the caller) and the file.
+    ///
+    /// A table with neither point entries nor range tombstones is refused with
+    /// [`Error::InvalidArgument`]; one with range tombstones only has no data blocks. The
+    /// metadata's key range covers both the point keys and the tombstones (`smallest` =
+    /// min(first key, min start), `largest` = max(last key, max end), so with tombstones it
+    /// is conservative: a tombstone's end is exclusive), and so does its sequence range;
+    /// `entries` counts point entries only.
     pub fn finish(mut self) -> Result<(TableMeta, Box<dyn WritableFile>)> {
         if self.failed {
             return Err(failed());
         }
-        if self.entries == 0 {
+        if self.entries == 0 && self.range_tombstones.is_empty() {
             return Err(Error::InvalidArgument(
-                "cannot write a table with no entries".into(),
+                "cannot write a table with no entries and no range tombstones".into(),
             ));
         }
         self.finish_block();
+
+        let mut tombstones = std::mem::take(&mut self.range_tombstones);
+        tombstones.sort_unstable_by(tombstone_order);
+        tombstones.dedup();
+        let (mut smallest, mut largest) = if self.entries > 0 {
+            (
+                std::mem::take(&mut self.smallest),
+                std::mem::take(&mut self.last_key),
+            )
+        } else {
+            (tombstones[0].start.clone(), tombstones[0].end.clone())
+        };
+        let (mut min_seq, mut max_seq) = (self.min_seq, self.max_seq);
+        for t in &tombstones {
+            if t.start < smallest {
+                smallest.clone_from(&t.start);
+            }
+            if t.end > largest {
+                largest.clone_from(&t.end);
+            }
+            min_seq = min_seq.min(t.seq.0);
+            max_seq = max_seq.max(t.seq.0);
+        }
 
         let base = self.written;
         let mut out = std::mem::take(&mut self.out);
@@ -214,20 +273,30 @@ impl TableWriter {
             format_version: FORMAT_VERSION,
             entries: self.entries,
             tombstones: self.tombstones,
-            min_seq: self.min_seq,
-            max_seq: self.max_seq,
+            min_seq,
+            max_seq,
             data_blocks: index_entries.len() as u64,
-            smallest: std::mem::take(&mut self.smallest),
-            largest: std::mem::take(&mut self.last_key),
+            range_tombstones: tombstones.len() as u64,
+            smallest,
+            largest,
         };
         let properties = block(&mut out, BLOCK_PROPERTIES, &|o| {
             encode_properties(&props, o)
         });
+        // No tombstones, no meta block: such a table is byte-identical to one written
+        // before range tombstones existed.
+        let meta = if tombstones.is_empty() {
+            Handle::default()
+        } else {
+            block(&mut out, BLOCK_META, &|o| {
+                encode_range_tombstones(&tombstones, o)
+            })
+        };
         Footer {
             filter,
             index,
             properties,
-            meta: Handle::default(),
+            meta,
             version: FORMAT_VERSION,
         }
         .encode(&mut out);
