@@ -3,9 +3,11 @@
 //!
 //! ```text
 //! batch := first_seq u64 | count u32 | op*
-//! op    := kind u8 (1 put, 2 delete) | key_len varint | key | value_len varint | value
+//! op    := kind u8 (1 put, 2 delete, 3 range delete) | key_len varint | key
+//!          | value_len varint | value
 //! ```
-//! A delete carries an empty value. Operation `i` of the batch gets sequence number
+//! A delete carries an empty value; a range delete carries the range's start as key and its
+//! (exclusive) end as value. Operation `i` of the batch gets sequence number
 //! `first_seq + i`.
 
 use crate::codec::{put_bytes, put_varint, Decoder};
@@ -70,6 +72,22 @@ impl WriteBatch {
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
         self.push(ValueKind::Delete, key, &[]);
+        Ok(())
+    }
+
+    /// Adds a range delete: every key in `[start, end)` written before this batch is deleted.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty or over-long bound, or `start >= end`.
+    pub fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
+        check_key(start)?;
+        check_key(end)?;
+        if start >= end {
+            return Err(Error::InvalidArgument(
+                "a range delete needs start < end".into(),
+            ));
+        }
+        self.push(ValueKind::RangeDelete, start, end);
         Ok(())
     }
 
@@ -141,6 +159,9 @@ fn decode_op<'a>(decoder: &mut Decoder<'a>) -> std::result::Result<BatchOp<'a>, 
     let value = decoder.bytes().map_err(|e| e.to_string())?;
     if key.is_empty() {
         return Err("empty key".into());
+    }
+    if kind == ValueKind::RangeDelete && key >= value {
+        return Err("range delete with start >= end".into());
     }
     Ok(BatchOp { kind, key, value })
 }

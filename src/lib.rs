@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod cli;
 pub mod codec;
+pub mod compaction;
 pub mod db;
 pub mod error;
 pub mod filenames;
@@ -18,6 +19,7 @@ pub mod flush;
 pub mod inspect;
 pub mod manifest;
 pub mod memtable;
+pub mod merge;
 pub mod options;
 pub mod sst;
 pub mod stats;
@@ -27,7 +29,7 @@ pub mod vfs;
 pub mod wal;
 
 pub use batch::WriteBatch;
-pub use db::{Db, FlushSummary, Scan, ScanOptions};
+pub use db::{CompactionSummary, Db, FlushSummary, Scan, ScanOptions};
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use types::{FileNumber, SeqNo, TableMeta, ValueKind};

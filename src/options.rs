@@ -47,9 +47,24 @@ pub struct Options {
     pub manifest_rewrite_threshold: u64,
     /// Publish `STATS` this often while open; `None` publishes only at close. Default 1 s.
     pub stats_interval: Option<Duration>,
-    /// Start the flush worker thread. With `false`, queued memtables are flushed only by
-    /// [`crate::Db::flush`] and at close (used by deterministic tests). Default `true`.
+    /// Start the flush and compaction worker threads. With `false`, queued memtables are
+    /// flushed (and compactions run) inline: by a writer that needs room, by
+    /// [`crate::Db::flush`] and at close (deterministic tests use this). Default `true`.
     pub background_flush: bool,
+    /// Compact automatically (L0 -> L1 at the trigger, Ln -> Ln+1 by size). Default `true`.
+    pub auto_compaction: bool,
+    /// L0 tables that trigger an L0 -> L1 compaction. Default 4.
+    pub l0_compaction_trigger: usize,
+    /// L0 tables at which each write is delayed by 1 ms (counted as a stall). Default 8.
+    pub l0_slowdown_trigger: usize,
+    /// L0 tables at which writers wait for compaction (counted as a stall). Default 12.
+    pub l0_stop_trigger: usize,
+    /// Target size of L1. Default 256 MiB.
+    pub level1_target_bytes: u64,
+    /// Each deeper level's target is this many times the previous one's. Default 10.
+    pub level_size_multiplier: u64,
+    /// Compaction outputs are cut at about this size. Default 64 MiB.
+    pub target_file_size: u64,
 }
 
 impl Default for Options {
@@ -64,11 +79,28 @@ impl Default for Options {
             manifest_rewrite_threshold: 4 << 20,
             stats_interval: Some(Duration::from_secs(1)),
             background_flush: true,
+            auto_compaction: true,
+            l0_compaction_trigger: 4,
+            l0_slowdown_trigger: 8,
+            l0_stop_trigger: 12,
+            level1_target_bytes: 256 << 20,
+            level_size_multiplier: 10,
+            target_file_size: 64 << 20,
         }
     }
 }
 
 impl Options {
+    /// The compaction shape these options describe.
+    pub fn compaction(&self) -> crate::compaction::CompactionOptions {
+        crate::compaction::CompactionOptions {
+            l0_compaction_trigger: self.l0_compaction_trigger,
+            level1_target_bytes: self.level1_target_bytes,
+            level_size_multiplier: self.level_size_multiplier,
+            target_file_size: self.target_file_size,
+        }
+    }
+
     /// Checks that the options make sense together.
     ///
     /// # Errors
@@ -90,6 +122,22 @@ impl Options {
                 "block_size must be between 256 bytes and 16 MiB, got {}",
                 self.block_size
             )));
+        }
+        if self.l0_compaction_trigger == 0
+            || self.l0_slowdown_trigger < self.l0_compaction_trigger
+            || self.l0_stop_trigger < self.l0_slowdown_trigger
+        {
+            return Err(Error::InvalidArgument(
+                "need 1 <= l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger".into(),
+            ));
+        }
+        if self.level_size_multiplier < 2
+            || self.level1_target_bytes == 0
+            || self.target_file_size == 0
+        {
+            return Err(Error::InvalidArgument(
+                "level sizes must be positive and grow by at least 2x per level".into(),
+            ));
         }
         if self.bloom_bits_per_key > 64 {
             return Err(Error::InvalidArgument(

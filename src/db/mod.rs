@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::batch::WriteBatch;
+use crate::compaction::{self, CompactionTask};
 use crate::error::{Error, Result};
 use crate::filenames;
 use crate::flush::{self, FlushMetrics, FlushTask};
@@ -46,7 +47,7 @@ use crate::manifest::{Manifest, Version, VersionEdit};
 use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::sst::{Table, TableOptions};
-use crate::stats::{self, LevelStats, StatsSnapshot};
+use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
 use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{FileLock, RealFs, Vfs};
 use crate::wal::{self, SyncPoint};
@@ -73,6 +74,13 @@ struct State {
     wal_segments: BTreeMap<FileNumber, u64>,
     /// Flush tasks queued or running.
     outstanding: usize,
+    /// Tables compacted away, deleted from disk once no reader holds them.
+    obsolete: Vec<Arc<Table>>,
+}
+
+enum CompactMsg {
+    Wake,
+    Shutdown,
 }
 
 enum FlushMsg {
@@ -101,11 +109,31 @@ pub(crate) struct Inner {
     segments_removed: AtomicU64,
     torn_tails_truncated: AtomicU64,
     started_at: u64,
+    /// Serializes compactions; holds each level's round-robin cursor.
+    compaction: Mutex<Vec<Vec<u8>>>,
+    compaction_stats: Mutex<CompactionStats>,
+    compact_tx: Sender<CompactMsg>,
+    compact_rx: Receiver<CompactMsg>,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
 /// yielded, after which the scan ends.
 pub type Scan = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send>;
+
+/// What one call to [`Db::compact`] did.
+#[derive(Debug, Clone, Default)]
+pub struct CompactionSummary {
+    /// Tables merged.
+    pub inputs: usize,
+    /// Tables written, in key order.
+    pub outputs: Vec<TableMeta>,
+    /// The level they went to.
+    pub output_level: u32,
+    /// Bytes of the inputs.
+    pub bytes_read: u64,
+    /// Bytes of the outputs.
+    pub bytes_written: u64,
+}
 
 /// What one call to [`Db::flush`] installed.
 #[derive(Debug, Clone, Default)]
@@ -158,6 +186,7 @@ impl Db {
         opts.validate()?;
         let recovered = recovery::recover(Arc::clone(&vfs), dir, &opts)?;
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
+        let (compact_tx, compact_rx) = crossbeam_channel::unbounded();
         let previous = stats::read_published(vfs.as_ref(), dir).unwrap_or_default();
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
@@ -184,6 +213,7 @@ impl Db {
                 manifest: recovered.manifest,
                 wal_segments: recovered.wal_segments,
                 outstanding: 0,
+                obsolete: Vec::new(),
             }),
             flush_done: Condvar::new(),
             next_file: AtomicU64::new(recovered.next_file.0),
@@ -200,11 +230,19 @@ impl Db {
                 previous.wal.torn_tails_truncated + recovered.torn_tails,
             ),
             started_at: stats::unix_now(),
+            compaction: Mutex::new(vec![Vec::new(); crate::manifest::NUM_LEVELS]),
+            compaction_stats: Mutex::new(CompactionStats {
+                pending: 0,
+                ..previous.compaction.clone()
+            }),
+            compact_tx,
+            compact_rx,
             opts,
         });
         for task in recovered.imms {
             inner.enqueue(task);
         }
+        let _ = inner.compact_tx.send(CompactMsg::Wake);
         let db = Db {
             inner,
             threads: Mutex::new(Vec::new()),
@@ -221,6 +259,12 @@ impl Db {
             let handle = std::thread::Builder::new()
                 .name("nokv-flush".into())
                 .spawn(move || inner.flush_worker())
+                .map_err(Error::io("spawn thread", &self.inner.dir))?;
+            threads.push(handle);
+            let inner = Arc::clone(&self.inner);
+            let handle = std::thread::Builder::new()
+                .name("nokv-compact".into())
+                .spawn(move || inner.compaction_worker())
                 .map_err(Error::io("spawn thread", &self.inner.dir))?;
             threads.push(handle);
         }
@@ -266,6 +310,38 @@ impl Db {
         let mut batch = WriteBatch::new();
         batch.delete(key)?;
         self.write(&mut batch)
+    }
+
+    /// Deletes every key in `[start, end)` (a range tombstone). Writes made after it are not
+    /// affected.
+    ///
+    /// # Errors
+    /// `start >= end` or invalid bounds; otherwise as [`Db::put`].
+    pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete_range(start, end)?;
+        self.write(&mut batch)
+    }
+
+    /// Flushes every memtable, then merges every table into one level (the deepest holding
+    /// data, at least L1), dropping tombstones and overwritten values.
+    ///
+    /// # Errors
+    /// The flush's or the compaction's failure.
+    pub fn compact(&self) -> Result<CompactionSummary> {
+        self.flush()?;
+        let mut cursor = self.inner.lock_compaction();
+        let Some(task) = compaction::full(&self.inner.read_view().version) else {
+            return Ok(CompactionSummary::default());
+        };
+        let outputs = self.inner.compact_once(&task, &mut cursor)?;
+        Ok(CompactionSummary {
+            inputs: task.all_inputs().count(),
+            bytes_read: task.input_bytes(),
+            bytes_written: outputs.iter().map(|t| t.size).sum(),
+            outputs,
+            output_level: task.output_level,
+        })
     }
 
     /// Applies a batch atomically. When this returns `Ok`, the batch is in the kernel (and,
@@ -374,6 +450,7 @@ impl Db {
         // Take the writer so no write is in flight; `closed` refuses the next ones.
         let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let _ = inner.flush_tx.send(FlushMsg::Shutdown);
+        let _ = inner.compact_tx.send(CompactMsg::Shutdown);
         if !inner.opts.background_flush {
             inner.drain_inline();
         }
@@ -395,6 +472,7 @@ impl Db {
         }
         let synced = writer.wal.sync();
         drop(writer);
+        inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
         let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(false));
         inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(cause) = inner
@@ -464,6 +542,7 @@ impl Inner {
         if batch.is_empty() {
             return Ok(());
         }
+        self.l0_backpressure()?;
         let mut writer = self.lock_writer()?;
         let record_len = (batch.encoded_len() + wal::RECORD_HEADER_LEN) as u64;
         if writer.wal.size() + record_len > self.opts.memtable_size && !writer.active.is_empty() {
@@ -629,7 +708,13 @@ impl Inner {
             return;
         }
         match self.flush_one(&task, dequeued) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.opts.background_flush {
+                    let _ = self.compact_tx.send(CompactMsg::Wake);
+                } else {
+                    self.maybe_compact();
+                }
+            }
             Err(err) => self.fail_flush(Some(format!(
                 "flush of the memtable logged in WAL segment {} failed: {err}",
                 filenames::wal_name(task.memtable.wal())
@@ -764,6 +849,184 @@ impl Inner {
         Ok(())
     }
 
+    /// Slows writers while L0 is deep, stops them while it is too deep (SPEC 2.5).
+    fn l0_backpressure(&self) -> Result<()> {
+        if !self.opts.background_flush || !self.opts.auto_compaction {
+            return Ok(());
+        }
+        let l0 = || self.read_view().version.levels[0].len();
+        let depth = l0();
+        if depth < self.opts.l0_slowdown_trigger {
+            return Ok(());
+        }
+        let started = Instant::now();
+        if depth < self.opts.l0_stop_trigger {
+            std::thread::sleep(Duration::from_millis(1));
+        } else {
+            let _ = self.compact_tx.send(CompactMsg::Wake);
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            while l0() >= self.opts.l0_stop_trigger && !self.poisoned.load(Ordering::SeqCst) {
+                state = self
+                    .flush_done
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+        self.metrics.stalled(started.elapsed());
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(self.background_error());
+        }
+        Ok(())
+    }
+
+    fn lock_compaction(&self) -> MutexGuard<'_, Vec<Vec<u8>>> {
+        self.compaction.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn compaction_worker(self: Arc<Self>) {
+        while let Ok(msg) = self.compact_rx.recv() {
+            match msg {
+                CompactMsg::Wake => self.maybe_compact(),
+                CompactMsg::Shutdown => break,
+            }
+        }
+    }
+
+    /// Runs picked compactions until the tree is in shape. A failure poisons the engine
+    /// (nothing is lost: the inputs stay in place).
+    fn maybe_compact(&self) {
+        if !self.opts.auto_compaction {
+            return;
+        }
+        let mut cursor = self.lock_compaction();
+        while !self.poisoned.load(Ordering::SeqCst) && !self.closed.load(Ordering::SeqCst) {
+            let version = Arc::clone(&self.read_view().version);
+            let Some(task) = compaction::pick(&version, &self.opts.compaction(), &cursor) else {
+                break;
+            };
+            if let Err(err) = self.compact_once(&task, &mut cursor) {
+                self.poison_with(format!("compaction failed: {err}"));
+                break;
+            }
+        }
+    }
+
+    /// Runs one compaction and installs its outputs: one manifest edit adds the outputs and
+    /// removes the inputs; the inputs are deleted once no reader holds them.
+    fn compact_once(
+        &self,
+        task: &CompactionTask,
+        cursor: &mut [Vec<u8>],
+    ) -> Result<Vec<TableMeta>> {
+        let started = Instant::now();
+        let view = self.read_view();
+        let table_options = TableOptions {
+            block_size: self.opts.block_size,
+            bloom_bits_per_key: self.opts.bloom_bits_per_key,
+        };
+        let outputs = compaction::run(
+            self.vfs.as_ref(),
+            &self.dir,
+            task,
+            &view.tables,
+            || self.alloc_file_number(),
+            self.opts.durability,
+            table_options,
+            self.opts.target_file_size,
+        )?;
+        drop(view);
+        let mut opened = Vec::new();
+        for meta in &outputs {
+            let path = self.dir.join(filenames::table_name(meta.number));
+            match Table::open(self.vfs.as_ref(), &path, Some(meta.size)) {
+                Ok(table) => opened.push((meta.number, Arc::new(table))),
+                Err(err) => {
+                    for meta in &outputs {
+                        let _ = self
+                            .vfs
+                            .remove_file(&self.dir.join(filenames::table_name(meta.number)));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.read_view();
+        let removed: Vec<(u32, FileNumber)> = task
+            .all_inputs()
+            .map(|t| (level_of(&current.version, t.number), t.number))
+            .collect();
+        let edit = VersionEdit {
+            added: outputs
+                .iter()
+                .map(|m| (task.output_level, m.clone()))
+                .collect(),
+            removed: removed.clone(),
+            wal_checkpoint: None,
+            next_file_number: Some(FileNumber(self.next_file.load(Ordering::SeqCst))),
+            last_sequence: None,
+        };
+        let version = current
+            .version
+            .apply(&edit)
+            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
+        // IMPORTANT: the commit point; outputs were installed durably before it.
+        if let Err(err) = state.manifest.append(&edit) {
+            self.poison_with(format!("manifest append failed: {err}"));
+            return Err(err);
+        }
+        {
+            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+            let mut next = (**view).clone();
+            let mut tables = (*next.tables).clone();
+            for (_, number) in &removed {
+                if let Some(table) = tables.remove(number) {
+                    state.obsolete.push(table);
+                }
+            }
+            tables.extend(opened);
+            next.tables = Arc::new(tables);
+            next.version = Arc::new(version);
+            *view = Arc::new(next);
+        }
+        self.purge_obsolete(&mut state);
+        let rewrite = self.maybe_rewrite_manifest(&mut state);
+        drop(state);
+        if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
+            if let Some(slot) = cursor.get_mut(task.level as usize) {
+                *slot = last;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        {
+            let mut stats = self
+                .compaction_stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            stats.runs += 1;
+            stats.bytes_read += task.input_bytes();
+            stats.bytes_written += outputs.iter().map(|t| t.size).sum::<u64>();
+            stats.last_ms = elapsed;
+            stats.max_ms = stats.max_ms.max(elapsed);
+        }
+        self.flush_done.notify_all();
+        rewrite?;
+        Ok(outputs)
+    }
+
+    /// Deletes compacted-away tables that no reader holds any more.
+    fn purge_obsolete(&self, state: &mut State) {
+        state.obsolete.retain(|table| {
+            if Arc::strong_count(table) > 1 {
+                return true;
+            }
+            // A failed delete leaves an orphan that the next open removes.
+            let _ = self.vfs.remove_file(table.path());
+            false
+        });
+    }
+
     fn stats(&self, live: bool) -> StatsSnapshot {
         let view = self.read_view();
         let (active_segment, active_size) = {
@@ -796,6 +1059,15 @@ impl Inner {
         snapshot.wal.segments_removed = self.segments_removed.load(Ordering::Relaxed);
         snapshot.wal.torn_tails_truncated = self.torn_tails_truncated.load(Ordering::Relaxed);
         snapshot.lsm = lsm_stats(&view.version);
+        snapshot.compaction = self
+            .compaction_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        snapshot.compaction.pending = u64::from(
+            self.opts.auto_compaction
+                && compaction::pick(&view.version, &self.opts.compaction(), &[]).is_some(),
+        );
         snapshot.manifest.file = state.manifest.file_name();
         snapshot.manifest.bytes = state.manifest.size();
         snapshot.manifest.edits = state.manifest.edits();
@@ -827,6 +1099,15 @@ pub fn lsm_stats(version: &Version) -> stats::LsmStats {
         bytes: levels.iter().map(|l| l.bytes).sum(),
         levels,
     }
+}
+
+/// The level that holds table `number` in `version` (0 when absent).
+fn level_of(version: &Version, number: FileNumber) -> u32 {
+    version
+        .levels
+        .iter()
+        .position(|tables| tables.iter().any(|t| t.number == number))
+        .unwrap_or(0) as u32
 }
 
 /// Turns a stored entry into what `get` returns.

@@ -1,13 +1,12 @@
 //! The read path over one [`ReadView`]: point lookups (newest source first) and ordered scans
 //! (a merge of every source, the newest entry of each key winning, tombstones hidden).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::{visible, ReadView};
 use crate::error::Result;
-use crate::memtable::{MemValue, Memtable};
-use crate::sst::{Table, TableIter};
+use crate::merge::{MergeIter, Source, Tombstones};
+use crate::sst::Table;
 use crate::types::{SeqNo, TableMeta, ValueKind};
 
 /// What [`crate::Db::scan`] returns.
@@ -41,28 +40,40 @@ fn table_of<'a>(view: &'a ReadView, meta: &TableMeta) -> Result<&'a Arc<Table>> 
 /// Point lookup: active memtable, immutables (newest first), L0 (newest first), then one
 /// table per deeper level.
 pub(crate) fn get(view: &ReadView, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let Some((seq, kind, value)) = newest(view, key)? else {
+        return Ok(None);
+    };
+    if kind == ValueKind::Put && view_tombstones(view).hides(key, seq) {
+        return Ok(None);
+    }
+    Ok(visible(kind, value))
+}
+
+/// The newest entry of `key` in any source, tombstones included.
+fn newest(view: &ReadView, key: &[u8]) -> Result<Option<(SeqNo, ValueKind, Vec<u8>)>> {
+    let found = |e: crate::memtable::MemValue| Some((e.seq, e.kind, e.value));
     if let Some(entry) = view.active.get(key) {
-        return Ok(visible(entry.kind, entry.value));
+        return Ok(found(entry));
     }
     for memtable in view.imms.iter().rev() {
         if let Some(entry) = memtable.get(key) {
-            return Ok(visible(entry.kind, entry.value));
+            return Ok(found(entry));
         }
     }
     for (level, tables) in view.version.levels.iter().enumerate() {
         if level == 0 {
             for meta in tables {
                 if in_table_range(meta, key) {
-                    if let Some((_, kind, value)) = table_of(view, meta)?.get(key)? {
-                        return Ok(visible(kind, value));
+                    if let Some(entry) = table_of(view, meta)?.get(key)? {
+                        return Ok(Some(entry));
                     }
                 }
             }
         } else {
             let at = tables.partition_point(|t| t.largest.as_slice() < key);
             if let Some(meta) = tables.get(at).filter(|m| in_table_range(m, key)) {
-                if let Some((_, kind, value)) = table_of(view, meta)?.get(key)? {
-                    return Ok(visible(kind, value));
+                if let Some(entry) = table_of(view, meta)?.get(key)? {
+                    return Ok(Some(entry));
                 }
             }
         }
@@ -70,99 +81,27 @@ pub(crate) fn get(view: &ReadView, key: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(None)
 }
 
-struct Head {
-    key: Vec<u8>,
-    seq: SeqNo,
-    kind: ValueKind,
-    value: Vec<u8>,
-}
-
-/// One ordered source of entries.
-enum Source {
-    Memtable {
-        memtable: Arc<Memtable>,
-        buffer: VecDeque<(Vec<u8>, MemValue)>,
-        last: Option<Vec<u8>>,
-        exhausted: bool,
-    },
-    Tables {
-        /// Tables still to read, in key order (one L0 table, or a whole deeper level).
-        pending: VecDeque<Arc<Table>>,
-        current: Option<TableIter>,
-        seek: Option<Vec<u8>>,
-    },
-}
-
-const MEMTABLE_PAGE: usize = 256;
-
-impl Source {
-    fn next(&mut self) -> Result<Option<Head>> {
-        match self {
-            Source::Memtable {
-                memtable,
-                buffer,
-                last,
-                exhausted,
-            } => {
-                if buffer.is_empty() && !*exhausted {
-                    let page = memtable.page_after(last.as_deref(), MEMTABLE_PAGE);
-                    if page.len() < MEMTABLE_PAGE {
-                        *exhausted = true;
-                    }
-                    if let Some((key, _)) = page.last() {
-                        *last = Some(key.clone());
-                    }
-                    buffer.extend(page);
-                }
-                Ok(buffer.pop_front().map(|(key, v)| Head {
-                    key,
-                    seq: v.seq,
-                    kind: v.kind,
-                    value: v.value,
-                }))
-            }
-            Source::Tables {
-                pending,
-                current,
-                seek,
-            } => loop {
-                if current.is_none() {
-                    let Some(table) = pending.pop_front() else {
-                        return Ok(None);
-                    };
-                    let mut iter = table.iter();
-                    if let Some(key) = seek.as_deref() {
-                        iter.seek(key)?;
-                    }
-                    *current = Some(iter);
-                }
-                if let Some(iter) = current.as_mut() {
-                    match iter.next() {
-                        Some(entry) => {
-                            let entry = entry?;
-                            return Ok(Some(Head {
-                                key: entry.key,
-                                seq: entry.seq,
-                                kind: entry.kind,
-                                value: entry.value,
-                            }));
-                        }
-                        None => *current = None,
-                    }
-                }
-            },
+/// Every range tombstone a read of `view` must respect.
+pub(crate) fn view_tombstones(view: &ReadView) -> Tombstones {
+    let mut set = Tombstones::default();
+    for memtable in std::iter::once(&view.active).chain(view.imms.iter()) {
+        if memtable.has_range_tombstones() {
+            set.extend(memtable.range_tombstones());
         }
     }
+    for table in view.tables.values() {
+        set.extend(table.range_tombstones().iter().cloned());
+    }
+    set
 }
 
 /// Live keys and values in key order, merged from every source of a view.
 pub struct ScanIter {
-    sources: Vec<Source>,
-    heads: Vec<Option<Head>>,
+    merge: MergeIter,
+    tombstones: Tombstones,
     end: Option<Vec<u8>>,
     prefix: Option<Vec<u8>>,
     remaining: usize,
-    started: bool,
     failed: bool,
 }
 
@@ -174,21 +113,15 @@ impl ScanIter {
                 start = Some(prefix.clone());
             }
         }
-        // Newest source first: on equal keys the earlier source wins.
+        let start_ref = start.as_deref();
+        // Newest source first.
         let mut sources = Vec::new();
         for memtable in std::iter::once(&view.active).chain(view.imms.iter().rev()) {
-            // Skip to `start` by paging after the key just before it: simplest is to let the
-            // merge filter; memtables are bounded in size.
-            sources.push(Source::Memtable {
-                memtable: Arc::clone(memtable),
-                buffer: VecDeque::new(),
-                last: None,
-                exhausted: false,
-            });
+            sources.push(Source::memtable(Arc::clone(memtable), start_ref));
         }
         for (level, metas) in view.version.levels.iter().enumerate() {
             let relevant = |m: &&Arc<TableMeta>| {
-                start.as_deref().is_none_or(|s| m.largest.as_slice() >= s)
+                start_ref.is_none_or(|s| m.largest.as_slice() >= s)
                     && options
                         .end
                         .as_deref()
@@ -196,108 +129,58 @@ impl ScanIter {
             };
             if level == 0 {
                 for meta in metas.iter().filter(relevant) {
-                    sources.push(Source::Tables {
-                        pending: VecDeque::from([Arc::clone(table_of(view, meta)?)]),
-                        current: None,
-                        seek: start.clone(),
-                    });
+                    sources.push(Source::tables(
+                        [Arc::clone(table_of(view, meta)?)],
+                        start_ref,
+                    ));
                 }
             } else {
-                let mut pending = VecDeque::new();
-                for meta in metas.iter().filter(relevant) {
-                    pending.push_back(Arc::clone(table_of(view, meta)?));
-                }
-                if !pending.is_empty() {
-                    sources.push(Source::Tables {
-                        pending,
-                        current: None,
-                        seek: start.clone(),
-                    });
+                let tables = metas
+                    .iter()
+                    .filter(relevant)
+                    .map(|meta| table_of(view, meta).map(Arc::clone))
+                    .collect::<Result<Vec<_>>>()?;
+                if !tables.is_empty() {
+                    sources.push(Source::tables(tables, start_ref));
                 }
             }
         }
-        let mut iter = ScanIter {
-            heads: (0..sources.len()).map(|_| None).collect(),
-            sources,
+        Ok(ScanIter {
+            merge: MergeIter::new(sources)?,
+            tombstones: view_tombstones(view),
             end: options.end.clone(),
             prefix: options.prefix.clone(),
             remaining: options.limit.unwrap_or(usize::MAX),
-            started: false,
             failed: false,
-        };
-        iter.fill_heads(start.as_deref())?;
-        Ok(iter)
-    }
-
-    fn fill_heads(&mut self, start: Option<&[u8]>) -> Result<()> {
-        for i in 0..self.sources.len() {
-            loop {
-                let head = self.sources[i].next()?;
-                match head {
-                    Some(h) if start.is_some_and(|s| h.key.as_slice() < s) => continue,
-                    other => {
-                        self.heads[i] = other;
-                        break;
-                    }
-                }
-            }
-        }
-        self.started = true;
-        Ok(())
+        })
     }
 
     fn step(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        loop {
-            if self.remaining == 0 {
-                return Ok(None);
-            }
-            // The smallest key; on a tie the newest source (lowest index, then highest seq).
-            let mut best: Option<usize> = None;
-            for (i, head) in self.heads.iter().enumerate() {
-                let Some(head) = head else { continue };
-                best = match best {
-                    None => Some(i),
-                    Some(b) => {
-                        let current = self.heads[b].as_ref().map(|h| (&h.key, h.seq));
-                        match current {
-                            Some((key, seq))
-                                if head.key < *key || (head.key == *key && head.seq > seq) =>
-                            {
-                                Some(i)
-                            }
-                            _ => Some(b),
-                        }
-                    }
-                };
-            }
-            let Some(best) = best else { return Ok(None) };
-            let winner = self.heads[best].take().map(|h| (h.key, h.kind, h.value));
-            let Some((key, kind, value)) = winner else {
+        while self.remaining > 0 {
+            let Some(entry) = self.merge.next_entry()? else {
                 return Ok(None);
             };
-            // Advance every source past this key.
-            self.heads[best] = self.sources[best].next()?;
-            for i in 0..self.sources.len() {
-                while self.heads[i].as_ref().is_some_and(|h| h.key == key) {
-                    self.heads[i] = self.sources[i].next()?;
-                }
+            if self
+                .end
+                .as_deref()
+                .is_some_and(|end| entry.key.as_slice() >= end)
+            {
+                return Ok(None);
             }
-            if let Some(end) = &self.end {
-                if key.as_slice() >= end.as_slice() {
-                    return Ok(None);
-                }
+            if self
+                .prefix
+                .as_deref()
+                .is_some_and(|p| !entry.key.starts_with(p))
+            {
+                return Ok(None);
             }
-            if let Some(prefix) = &self.prefix {
-                if !key.starts_with(prefix) {
-                    return Ok(None);
-                }
-            }
-            if kind == ValueKind::Delete {
+            if entry.kind != ValueKind::Put || self.tombstones.hides(&entry.key, entry.seq) {
                 continue;
             }
             self.remaining -= 1;
-            return Ok(Some((key, value)));
+            return Ok(Some((entry.key, entry.value)));
         }
+        Ok(None)
     }
 }
 
@@ -305,7 +188,7 @@ impl Iterator for ScanIter {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || !self.started {
+        if self.failed {
             return None;
         }
         match self.step() {

@@ -29,7 +29,7 @@ use crate::options::Durability;
 use crate::sst::{TableOptions, TableWriter};
 use crate::stats::FlushStats;
 use crate::types::{FileNumber, TableMeta};
-use crate::vfs::Vfs;
+use crate::vfs::{Vfs, WritableFile};
 
 /// One immutable memtable waiting in the flush queue.
 #[derive(Debug, Clone)]
@@ -125,12 +125,12 @@ impl FlushMetrics {
     }
 }
 
-/// Writes `memtable` as table `number` in `dir` and installs it under its final name by
-/// `durability` (module docs). Returns `None` for an empty memtable (nothing is written).
+/// Writes `memtable` (points and range tombstones) as table `number` in `dir` and installs it
+/// under its final name by `durability` (module docs). Returns `None` for an empty memtable
+/// (nothing is written).
 ///
 /// # Errors
-/// Any I/O error, or [`crate::Error::RenameNoReplaceUnsupported`]; the temporary or partial
-/// file is removed first.
+/// As [`install_table`].
 pub fn write_table(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -142,22 +142,52 @@ pub fn write_table(
     if memtable.is_empty() {
         return Ok(None);
     }
+    install_table(vfs, dir, number, durability, options, |writer| {
+        memtable.for_each(|key, entry| writer.add(key, entry.seq, entry.kind, &entry.value))?;
+        for tombstone in memtable.range_tombstones() {
+            writer.add_range_tombstone(&tombstone)?;
+        }
+        Ok(())
+    })
+    .map(Some)
+}
+
+/// Builds table `number` in `dir` with `fill` and installs it under its final name by
+/// `durability` (module docs): the one install path for flushes and compactions. `fill` must
+/// add at least one entry or range tombstone.
+///
+/// # Errors
+/// Any I/O error, an error from `fill`, or [`crate::Error::RenameNoReplaceUnsupported`]; the
+/// temporary or partial file is removed first.
+pub fn install_table(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    number: FileNumber,
+    durability: Durability,
+    options: TableOptions,
+    fill: impl FnOnce(&mut TableWriter) -> Result<()>,
+) -> Result<TableMeta> {
     let final_name = filenames::table_name(number);
     let final_path = dir.join(&final_name);
+    let build = |file: Box<dyn WritableFile>| {
+        let mut writer = TableWriter::new(file, options);
+        fill(&mut writer)?;
+        writer.finish()
+    };
     match durability {
         Durability::Fast => {
             // O_EXCL: an existing file under the final name fails the flush, never overwritten.
             let file = vfs.create_new(&final_path)?;
-            let result = build(file, memtable, options).map(|(meta, _)| meta);
+            let result = build(file).map(|(meta, _)| meta);
             if result.is_err() {
                 let _ = vfs.remove_file(&final_path);
             }
-            result.map(|meta| Some(TableMeta { number, ..meta }))
+            result.map(|meta| TableMeta { number, ..meta })
         }
         Durability::Strict => {
             let temp_path = dir.join(filenames::temp_name(&final_name));
             let file = vfs.create_new(&temp_path)?;
-            let installed = build(file, memtable, options).and_then(|(meta, file)| {
+            let installed = build(file).and_then(|(meta, file)| {
                 file.sync()?;
                 // IMPORTANT: the table's bytes are durable before it takes its final name, and
                 // the name is durable (directory fsync) before the manifest may reference it.
@@ -171,7 +201,7 @@ pub fn write_table(
                         let _ = vfs.remove_file(&final_path);
                         return Err(err);
                     }
-                    Ok(Some(TableMeta { number, ..meta }))
+                    Ok(TableMeta { number, ..meta })
                 }
                 Err(err) => {
                     let _ = vfs.remove_file(&temp_path);
@@ -180,16 +210,6 @@ pub fn write_table(
             }
         }
     }
-}
-
-fn build(
-    file: Box<dyn crate::vfs::WritableFile>,
-    memtable: &Memtable,
-    options: TableOptions,
-) -> Result<(TableMeta, Box<dyn crate::vfs::WritableFile>)> {
-    let mut writer = TableWriter::new(file, options);
-    memtable.for_each(|key, entry| writer.add(key, entry.seq, entry.kind, &entry.value))?;
-    writer.finish()
 }
 
 #[cfg(test)]

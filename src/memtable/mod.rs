@@ -10,7 +10,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
-use crate::types::{FileNumber, SeqNo, ValueKind};
+use crate::types::{FileNumber, RangeTombstone, SeqNo, ValueKind};
 
 /// Bookkeeping bytes charged per entry on top of key and value (map node, seq, kind).
 const ENTRY_OVERHEAD: u64 = 32;
@@ -30,6 +30,8 @@ pub struct MemValue {
 #[derive(Debug)]
 pub struct Memtable {
     map: RwLock<BTreeMap<Vec<u8>, MemValue>>,
+    /// Range deletes, in arrival order (usually few).
+    tombstones: RwLock<Vec<RangeTombstone>>,
     bytes: AtomicU64,
     max_seq: AtomicU64,
     wal: FileNumber,
@@ -40,6 +42,7 @@ impl Memtable {
     pub fn new(wal: FileNumber) -> Self {
         Memtable {
             map: RwLock::new(BTreeMap::new()),
+            tombstones: RwLock::new(Vec::new()),
             bytes: AtomicU64::new(0),
             max_seq: AtomicU64::new(0),
             wal,
@@ -49,16 +52,40 @@ impl Memtable {
     /// A memtable holding `entries`, given in log order (a later entry of a key replaces an
     /// earlier one). Sorting once and building the map in bulk is several times faster than
     /// inserting one by one: this is how WAL replay fills memtables.
-    pub fn from_log(wal: FileNumber, entries: Vec<(Vec<u8>, MemValue)>) -> Self {
+    pub fn from_log(wal: FileNumber, mut entries: Vec<(Vec<u8>, MemValue)>) -> Self {
+        let mut tombstones = Vec::new();
+        if entries
+            .iter()
+            .any(|(_, v)| v.kind == ValueKind::RangeDelete)
+        {
+            entries.retain(|(key, v)| {
+                if v.kind != ValueKind::RangeDelete {
+                    return true;
+                }
+                tombstones.push(RangeTombstone {
+                    start: key.clone(),
+                    end: v.value.clone(),
+                    seq: v.seq,
+                });
+                false
+            });
+        }
         // `BTreeMap::from_iter` sorts stably and keeps the last of equal keys.
         let map: BTreeMap<Vec<u8>, MemValue> = entries.into_iter().collect();
         let bytes = map
             .iter()
             .map(|(k, v)| k.len() as u64 + v.value.len() as u64 + ENTRY_OVERHEAD)
+            .chain(tombstones.iter().map(tombstone_bytes))
             .sum();
-        let max_seq = map.values().map(|v| v.seq.0).max().unwrap_or(0);
+        let max_seq = map
+            .values()
+            .map(|v| v.seq.0)
+            .chain(tombstones.iter().map(|t| t.seq.0))
+            .max()
+            .unwrap_or(0);
         Memtable {
             map: RwLock::new(map),
+            tombstones: RwLock::new(tombstones),
             bytes: AtomicU64::new(bytes),
             max_seq: AtomicU64::new(max_seq),
             wal,
@@ -96,6 +123,21 @@ impl Memtable {
         kind: ValueKind,
         value: &[u8],
     ) {
+        if kind == ValueKind::RangeDelete {
+            let tombstone = RangeTombstone {
+                start: key.to_vec(),
+                end: value.to_vec(),
+                seq,
+            };
+            self.bytes
+                .fetch_add(tombstone_bytes(&tombstone), Ordering::Relaxed);
+            self.tombstones
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(tombstone);
+            self.max_seq.fetch_max(seq.0, Ordering::Relaxed);
+            return;
+        }
         let new = MemValue {
             seq,
             kind,
@@ -141,7 +183,24 @@ impl Memtable {
 
     /// True when no write has reached this memtable.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == 0 && !self.has_range_tombstones()
+    }
+
+    /// Whether any range delete reached this memtable.
+    pub fn has_range_tombstones(&self) -> bool {
+        !self
+            .tombstones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// The range deletes, in arrival order.
+    pub fn range_tombstones(&self) -> Vec<RangeTombstone> {
+        self.tombstones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Largest sequence number inserted (0 when empty).
@@ -165,19 +224,19 @@ impl Memtable {
         Ok(())
     }
 
-    /// Up to `limit` entries with keys in `(after, ..)` (or from the start when `after` is
-    /// `None`), in key order: a scan pages through a live memtable without holding its lock.
-    pub fn page_after(&self, after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, MemValue)> {
+    /// Up to `limit` entries with keys from `lower` on, in key order: a scan pages through a
+    /// live memtable without holding its lock.
+    pub fn page(&self, lower: Bound<&[u8]>, limit: usize) -> Vec<(Vec<u8>, MemValue)> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        let lower = match after {
-            Some(key) => Bound::Excluded(key),
-            None => Bound::Unbounded,
-        };
         map.range::<[u8], _>((lower, Bound::Unbounded))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+fn tombstone_bytes(t: &RangeTombstone) -> u64 {
+    t.start.len() as u64 + t.end.len() as u64 + ENTRY_OVERHEAD
 }
 
 #[cfg(test)]
@@ -225,7 +284,7 @@ mod tests {
                 (b"c".to_vec(), SeqNo(10))
             ]
         );
-        let page = mem.page_after(Some(b"a"), 1);
+        let page = mem.page(Bound::Excluded(b"a"), 1);
         let rebuilt = Memtable::from_log(
             FileNumber(1),
             vec![
@@ -261,5 +320,35 @@ mod tests {
         assert_eq!(rebuilt.approximate_bytes(), 2 + 1 + 2 * ENTRY_OVERHEAD);
         assert_eq!(page.len(), 1);
         assert_eq!(page[0].0, b"b");
+    }
+
+    #[test]
+    fn range_deletes_are_kept_apart_from_points() {
+        let mem = Memtable::new(FileNumber(1));
+        assert!(mem.is_empty());
+        mem.insert(b"a", SeqNo(1), ValueKind::RangeDelete, b"c");
+        assert!(!mem.is_empty());
+        assert_eq!(mem.len(), 0);
+        assert_eq!(mem.max_seq(), SeqNo(1));
+        let rebuilt = Memtable::from_log(
+            FileNumber(1),
+            vec![(
+                b"a".to_vec(),
+                MemValue {
+                    seq: SeqNo(4),
+                    kind: ValueKind::RangeDelete,
+                    value: b"b".to_vec(),
+                },
+            )],
+        );
+        assert_eq!(
+            rebuilt.range_tombstones(),
+            vec![RangeTombstone {
+                start: b"a".to_vec(),
+                end: b"b".to_vec(),
+                seq: SeqNo(4)
+            }]
+        );
+        assert_eq!(rebuilt.len(), 0);
     }
 }
