@@ -204,7 +204,10 @@ Formats:
 Bad input (a line without a tab, a bad escape, bad hex, an empty key, a key over 65535 bytes, a
 value over 64 MiB, invalid JSON or UTF-8 in jsonl) stops the load with FILE:LINE: reason and
 exit status 5; every record before it is loaded and durable. With --skip-invalid bad records
-are skipped and counted. A last line without a newline is loaded if it parses.")]
+are skipped and counted. A last line without a newline is loaded if it parses.
+
+When load exits 0, every record is durable. At the end it flushes the memtables to tables
+(unless --no-flush), so later commands do not replay a large WAL.")]
     Load(LoadArgs),
 
     /// Flush the memtables and print the tables built
@@ -363,6 +366,10 @@ pub struct LoadArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Do not flush at the end: the last records stay in the WAL (durable either way), and
+    /// the next open replays them
+    #[arg(long)]
+    pub no_flush: bool,
 }
 
 /// `load --format`

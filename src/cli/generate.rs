@@ -54,28 +54,28 @@ fn render_page(cmd: clap::Command) -> io::Result<(String, Vec<u8>)> {
         .get_after_long_help()
         .or_else(|| cmd.get_after_help())
         .map(|text| text.to_string());
+    let has_options = cmd.get_arguments().any(|a| !a.is_hide_set());
+    let has_subcommands = cmd.has_subcommands();
+    let has_version = cmd.get_version().is_some();
     let man = Man::new(cmd);
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
-    man.render_options_section(&mut out)?;
-    // Subcommand pages have none; `render_subcommands_section` would print an empty heading.
-    if man_has_subcommands(&out, &man)? {
+    if has_options {
+        man.render_options_section(&mut out)?;
+    }
+    if has_subcommands {
         man.render_subcommands_section(&mut out)?;
     }
     if let Some(extra) = extra {
         render_sections(&extra, &mut out)?;
     }
-    man.render_version_section(&mut out)?;
+    if has_version {
+        man.render_version_section(&mut out)?;
+    }
     Ok((man.get_filename(), out))
-}
-
-fn man_has_subcommands(_out: &[u8], man: &Man) -> io::Result<bool> {
-    let mut probe = Vec::new();
-    man.render_subcommands_section(&mut probe)?;
-    Ok(probe.windows(3).any(|w| w == b".TP"))
 }
 
 /// Renders help text made of blocks separated by blank lines: a block whose first line is an
@@ -100,7 +100,18 @@ fn render_sections(text: &str, out: &mut Vec<u8>) -> io::Result<()> {
             writeln!(out, ".SH NOTES")?;
             in_section = true;
         }
-        if lines.iter().all(|l| l.starts_with(' ')) {
+        let items: Option<Vec<(&str, &str)>> = lines.iter().map(|l| list_item(l)).collect();
+        if let Some(items) = items {
+            // `  0  meaning` lines: a tagged list.
+            for (tag, text) in items {
+                writeln!(
+                    out,
+                    ".TP\n\\fB{}\\fR\n{}",
+                    roff_escape(tag),
+                    roff_line(text)
+                )?;
+            }
+        } else if lines.iter().all(|l| l.starts_with(' ')) {
             writeln!(out, ".PP\n.nf")?;
             for line in lines {
                 writeln!(
@@ -118,6 +129,13 @@ fn render_sections(text: &str, out: &mut Vec<u8>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `  3  text` (an indented number, two spaces, text) as `("3", "text")`.
+fn list_item(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("  ")?;
+    let (tag, text) = rest.split_once("  ")?;
+    (!tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit())).then_some((tag, text))
 }
 
 fn roff_escape(text: &str) -> String {

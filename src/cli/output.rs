@@ -136,7 +136,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// # Errors
 /// A reason naming the first bad character or an odd length.
 pub fn unhex_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!(
             "odd number of hex digits ({}); every byte takes two",
             text.len()

@@ -162,6 +162,12 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     }
     // Unblocks a parser waiting to send after a write error.
     drop(rx);
+    if write_error.is_none() && records > 0 && !args.no_flush {
+        // Later commands then open without replaying a large WAL.
+        if let Err(err) = db.flush() {
+            write_error = Some(err);
+        }
+    }
     let outcome = parser.join().unwrap_or_else(|_| Outcome {
         stop: Some(Stop::Read(CliError::Failed(
             "internal error: the parser thread panicked".into(),
