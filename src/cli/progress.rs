@@ -23,8 +23,7 @@ impl Progress {
             Some(total) => {
                 let bar = ProgressBar::with_draw_target(Some(total), target);
                 if let Ok(style) = ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} \
-                     ({bytes_per_sec}, ETA {eta}) {msg}",
+                    "{spinner} [{bar:16}] {percent:>3}% {bytes}/{total_bytes} {msg} ETA {eta}",
                 ) {
                     bar.set_style(style);
                 }
@@ -33,7 +32,7 @@ impl Progress {
             None => {
                 let bar = ProgressBar::with_draw_target(None, target);
                 if let Ok(style) = ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bytes} ({bytes_per_sec}) {msg}",
+                    "{spinner} {elapsed_precise} {bytes} {bytes_per_sec} {msg}",
                 ) {
                     bar.set_style(style);
                 }
@@ -54,7 +53,18 @@ impl Progress {
             } else {
                 0.0
             };
-            bar.set_message(format!("{records} records, {rate:.0} records/s"));
+            bar.set_message(format!(
+                "{} rec {}/s",
+                compact(records as f64),
+                compact(rate)
+            ));
+        }
+    }
+
+    /// Replaces the message (e.g. while the final flush runs).
+    pub fn status(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_string());
         }
     }
 
@@ -63,5 +73,26 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `950`, `12.3K`, `1.20M`: short enough to keep the bar on one line.
+fn compact(n: f64) -> String {
+    if n < 10_000.0 {
+        format!("{n:.0}")
+    } else if n < 1_000_000.0 {
+        format!("{:.1}K", n / 1000.0)
+    } else {
+        format!("{:.2}M", n / 1_000_000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn compact_numbers() {
+        assert_eq!(super::compact(950.0), "950");
+        assert_eq!(super::compact(12_345.0), "12.3K");
+        assert_eq!(super::compact(1_200_000.0), "1.20M");
     }
 }

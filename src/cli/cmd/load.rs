@@ -164,6 +164,7 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     drop(rx);
     if write_error.is_none() && records > 0 && !args.no_flush {
         // Later commands then open without replaying a large WAL.
+        progress.status("flushing");
         if let Err(err) = db.flush() {
             write_error = Some(err);
         }

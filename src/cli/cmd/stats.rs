@@ -211,3 +211,67 @@ fn render(s: &StatsSnapshot) -> String {
     section("Session", session);
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::LevelStats;
+
+    #[test]
+    fn tables_show_every_section_and_the_flush_fields() {
+        let mut s = StatsSnapshot::default();
+        s.flush.pending = 3;
+        s.flush.last_error = Some("fsync 000012.sst: No space left on device".into());
+        s.flush.build.record(Duration::from_millis(12));
+        s.lsm.levels = vec![
+            LevelStats {
+                level: 0,
+                tables: 2,
+                bytes: 4096,
+                entries: 10,
+            },
+            LevelStats::default(),
+        ];
+        s.lsm.tables = 2;
+        s.session.live = true;
+        s.session.updated_at = 1_700_000_000;
+        let text = render(&s);
+        for needle in [
+            "Flush",
+            "Flush timings",
+            "WAL",
+            "Memtable",
+            "Levels",
+            "Compaction",
+            "Manifest",
+            "Session",
+            "pending",
+            "queue",
+            "active",
+            "completed",
+            "failed",
+            "stalls",
+            "last_error",
+            "No space left",
+            "wait",
+            "build",
+            "release",
+            "avg ms",
+            "max ms",
+            "L0",
+            "2023-11-14 22:13:20 UTC",
+        ] {
+            assert!(text.contains(needle), "missing {needle}:\n{text}");
+        }
+        // Empty levels are not listed.
+        assert!(!text.contains("L1"), "{text}");
+    }
+
+    #[test]
+    fn json_keeps_the_contract_names() {
+        let v = to_json(&StatsSnapshot::default());
+        assert!(v.pointer("/flush/pending").is_some());
+        assert!(v.pointer("/flush/release/max_ms").is_some());
+        assert!(v.pointer("/session/live").is_some());
+    }
+}

@@ -88,3 +88,55 @@ fn render(report: &VerifyReport) -> String {
         if report.problems.len() == 1 { "" } else { "s" },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::Problem;
+
+    #[test]
+    fn clean_report_says_ok_with_counts() {
+        let report = VerifyReport {
+            ok: true,
+            checks: vec!["manifest".into(), "tables".into()],
+            files_checked: 3,
+            bytes_checked: 2048,
+            ..VerifyReport::default()
+        };
+        let text = render(&report);
+        assert!(text.starts_with("OK: 3 files, 2048 bytes"), "{text}");
+        assert!(text.contains("manifest, tables"), "{text}");
+    }
+
+    #[test]
+    fn problems_are_listed_with_file_and_offset() {
+        let report = VerifyReport {
+            ok: false,
+            checks: vec!["tables".into()],
+            files_checked: 1,
+            bytes_checked: 10,
+            live: false,
+            problems: vec![Problem {
+                kind: "checksum_mismatch".into(),
+                file: "000012.sst".into(),
+                level: Some(0),
+                offset: Some(4096),
+                expected: Some("0x1".into()),
+                actual: Some("0x2".into()),
+                detail: "data block checksum".into(),
+            }],
+        };
+        let text = render(&report);
+        for needle in [
+            "checksum_mismatch",
+            "000012.sst",
+            "L0",
+            "4096",
+            "0x1",
+            "0x2",
+            "FAILED: 1 problem",
+        ] {
+            assert!(text.contains(needle), "missing {needle}:\n{text}");
+        }
+    }
+}
