@@ -1,0 +1,234 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[nokv] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'nokv'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'nokv'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand put 'Write one key'
+            cand get 'Print the value of a key (exit 4 when absent)'
+            cand delete 'Delete keys (write tombstones)'
+            cand delete-range 'Delete every key in [START, END)'
+            cand scan 'Print keys and values in key order, as `key<TAB>value` lines or JSON lines'
+            cand load 'Bulk-load records from files or stdin'
+            cand flush 'Flush the memtables and print the tables built'
+            cand compact 'Run a full manual compaction'
+            cand stats 'Show engine statistics (read-only; works while another process holds the workdir)'
+            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
+            cand manifest 'Print the current version: checkpoint, counters, levels and tables'
+            cand export 'Write every live key in a format `load` reads back losslessly'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'nokv;put'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --hex 'KEY and VALUE are hex-encoded'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;get'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --key-hex 'KEY is hex-encoded'
+            cand --raw 'Print the exact value bytes, without a newline'
+            cand --hex 'Print the value hex-encoded'
+            cand --json 'Print {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;delete'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --hex 'The keys are hex-encoded'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;delete-range'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --hex 'START and END are hex-encoded'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;scan'= {
+            cand --start 'First key (inclusive)'
+            cand --end 'Key to stop before (exclusive)'
+            cand --prefix 'Only keys starting with this'
+            cand --limit 'At most N records'
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --reverse 'Largest key first'
+            cand --hex '--start, --end and --prefix are hex-encoded'
+            cand --json 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;load'= {
+            cand --format 'Input format'
+            cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --skip-invalid 'Skip bad records and count them instead of stopping at the first'
+            cand --json 'Print the summary as JSON on stdout'
+            cand --no-flush 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;flush'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the tables built as JSON'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;compact'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;stats'= {
+            cand --watch 'Refresh every SECS seconds (default 2) until interrupted'
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the snapshot as JSON'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;verify'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the report as JSON'
+            cand --allow-live 'Check even while another process holds the workdir (results may be inconsistent)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;manifest'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print as JSON'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;export'= {
+            cand --format 'Output format'
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;help'= {
+            cand put 'Write one key'
+            cand get 'Print the value of a key (exit 4 when absent)'
+            cand delete 'Delete keys (write tombstones)'
+            cand delete-range 'Delete every key in [START, END)'
+            cand scan 'Print keys and values in key order, as `key<TAB>value` lines or JSON lines'
+            cand load 'Bulk-load records from files or stdin'
+            cand flush 'Flush the memtables and print the tables built'
+            cand compact 'Run a full manual compaction'
+            cand stats 'Show engine statistics (read-only; works while another process holds the workdir)'
+            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
+            cand manifest 'Print the current version: checkpoint, counters, levels and tables'
+            cand export 'Write every live key in a format `load` reads back losslessly'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'nokv;help;put'= {
+        }
+        &'nokv;help;get'= {
+        }
+        &'nokv;help;delete'= {
+        }
+        &'nokv;help;delete-range'= {
+        }
+        &'nokv;help;scan'= {
+        }
+        &'nokv;help;load'= {
+        }
+        &'nokv;help;flush'= {
+        }
+        &'nokv;help;compact'= {
+        }
+        &'nokv;help;stats'= {
+        }
+        &'nokv;help;verify'= {
+        }
+        &'nokv;help;manifest'= {
+        }
+        &'nokv;help;export'= {
+        }
+        &'nokv;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
