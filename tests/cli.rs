@@ -198,19 +198,36 @@ fn delete_removes_keys() {
 }
 
 #[test]
-fn delete_range_and_compact_are_not_yet_supported() {
+fn delete_range_hides_the_range_and_compact_keeps_the_rest() {
     let f = Fixture::new();
-    f.put("a", "1");
-    f.nokv(&["delete-range", "a", "b"])
+    for k in ["a", "b", "ba", "c", "d"] {
+        f.put(k, k);
+    }
+    f.nokv(&["flush"]).assert().success();
+    f.nokv(&["delete-range", "b", "c"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not yet supported"));
+        .success()
+        .stdout("");
     f.nokv(&["delete-range", "b", "a"]).assert().code(2);
+    f.put("bb", "new");
+    assert_eq!(f.get(b"a"), Some(b"a".to_vec()));
+    assert_eq!(f.get(b"b"), None);
+    assert_eq!(f.get(b"ba"), None);
+    assert_eq!(
+        f.get(b"bb"),
+        Some(b"new".to_vec()),
+        "a later write survives"
+    );
+    assert_eq!(f.get(b"c"), Some(b"c".to_vec()), "the end is exclusive");
     f.nokv(&["compact"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not yet supported"));
-    assert_eq!(f.get(b"a"), Some(b"1".to_vec()));
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("compacted"));
+    assert_eq!(f.get(b"b"), None);
+    assert_eq!(f.get(b"bb"), Some(b"new".to_vec()));
+    assert_eq!(f.get(b"d"), Some(b"d".to_vec()));
+    f.nokv(&["verify"]).assert().code(0);
 }
 
 #[test]
@@ -1007,7 +1024,7 @@ fn write_commands_fail_with_1_while_another_process_holds_the_workdir() {
 }
 
 #[test]
-#[ignore = "needs inspect::offline_stats"]
+
 fn stats_json_works_while_another_process_holds_the_workdir() {
     let f = Fixture::new();
     f.put("a", "1");
@@ -1049,7 +1066,7 @@ fn stats_json_works_while_another_process_holds_the_workdir() {
 }
 
 #[test]
-#[ignore = "needs inspect::offline_stats"]
+
 fn stats_tables_show_every_section_and_create_nothing() {
     let f = Fixture::new();
     f.put("a", "1");
@@ -1121,7 +1138,7 @@ fn sst_files(db: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-#[ignore = "needs verify"]
+
 fn verify_clean_workdir_exits_0() {
     let f = flushed_fixture();
     f.nokv(&["verify"])
@@ -1142,7 +1159,7 @@ fn verify_clean_workdir_exits_0() {
 }
 
 #[test]
-#[ignore = "needs verify"]
+
 fn verify_exits_3_naming_a_table_with_a_flipped_byte() {
     let f = flushed_fixture();
     let ssts = sst_files(&f.db);
@@ -1173,7 +1190,7 @@ fn verify_exits_3_naming_a_table_with_a_flipped_byte() {
 }
 
 #[test]
-#[ignore = "needs verify"]
+
 fn verify_refuses_a_live_workdir_unless_allowed() {
     let f = flushed_fixture();
     let holder = Holder::start(&f.db);

@@ -83,20 +83,27 @@ fn writers_readers_flush_and_compaction_agree_with_the_model() {
             while !stop.load(Ordering::Relaxed) {
                 let i = (reads as usize * 7919 + r * 13) % (WRITERS * KEYS_PER_WRITER);
                 if let Some(v) = db.get(&key(i)).unwrap() {
-                    assert_eq!(&v[..5], format!("{i:05}").as_bytes(), "a value of another key");
+                    assert_eq!(
+                        &v[..5],
+                        format!("{i:05}").as_bytes(),
+                        "a value of another key"
+                    );
                     let version = version_of(&v);
                     let last = seen.entry(i).or_insert(0);
-                    assert!(version >= *last, "key {i} went back from {last} to {version}");
+                    assert!(
+                        version >= *last,
+                        "key {i} went back from {last} to {version}"
+                    );
                     *last = version;
                 }
-                if reads % 500 == 0 {
+                if reads.is_multiple_of(500) {
                     let n = db
                         .scan(&ScanOptions {
                             limit: Some(200),
                             ..ScanOptions::default()
                         })
                         .unwrap()
-                        .map(|r| r.unwrap())
+                        .inspect(|r| assert!(r.is_ok()))
                         .count();
                     assert!(n <= 200);
                 }
@@ -171,7 +178,12 @@ fn compaction_options() -> Options {
 
 /// Builds a workdir with several L0 tables holding overwrites, deletes and a range delete.
 fn build(vfs: &MemVfs) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let db = Db::open_with_vfs(Arc::new(vfs.clone()), Path::new("/db"), compaction_options()).unwrap();
+    let db = Db::open_with_vfs(
+        Arc::new(vfs.clone()),
+        Path::new("/db"),
+        compaction_options(),
+    )
+    .unwrap();
     let mut model = BTreeMap::new();
     for round in 0..4 {
         for i in 0..120 {
@@ -206,7 +218,11 @@ fn check(db: &Db, model: &BTreeMap<Vec<u8>, Vec<u8>>, k: u64) {
         model.len()
     );
     for i in (0..120).step_by(7) {
-        assert_eq!(db.get(&key(i)).unwrap(), model.get(&key(i)).cloned(), "crash at op {k}, key {i}");
+        assert_eq!(
+            db.get(&key(i)).unwrap(),
+            model.get(&key(i)).cloned(),
+            "crash at op {k}, key {i}"
+        );
     }
 }
 
@@ -237,7 +253,8 @@ fn a_crash_at_every_operation_of_a_compaction_loses_and_resurrects_nothing() {
             check(&db, &model, k);
             db.close().unwrap();
             let report =
-                nokv::verify::verify(&survivor, dir, &nokv::verify::VerifyOptions::default()).unwrap();
+                nokv::verify::verify(&survivor, dir, &nokv::verify::VerifyOptions::default())
+                    .unwrap();
             assert!(report.ok, "crash at op {k}: {:?}", report.problems);
         }
         k += 1;

@@ -973,6 +973,7 @@ impl Inner {
             .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
         // IMPORTANT: the commit point; outputs were installed durably before it.
         if let Err(err) = state.manifest.append(&edit) {
+            drop(state);
             self.poison_with(format!("manifest append failed: {err}"));
             return Err(err);
         }

@@ -1,30 +1,36 @@
-//! `nokv compact`: a full manual compaction.
-//!
-//! The engine has no compaction yet; [`compact`] is the one place to wire it.
+//! `nokv compact`: a full manual compaction. Flushes every memtable, then merges every table
+//! into one level (the deepest holding data, at least L1), dropping tombstones and overwritten
+//! values. Outputs are installed with the same durability order as flushes.
 
-use std::path::Path;
-
-use crate::Options;
-
-use super::engine_options;
+use super::{close, open_for_write};
 use crate::cli::args::{CompactArgs, GlobalArgs};
+use crate::cli::output::{human_bytes, note};
 use crate::cli::CliError;
 
 /// Runs `compact`.
 ///
 /// # Errors
-/// "not yet supported".
+/// Engine errors (a failed compaction loses nothing: the inputs stay in place).
 pub fn run(global: &GlobalArgs, _args: &CompactArgs) -> Result<(), CliError> {
-    compact(&global.workdir, engine_options(global))
-}
-
-/// Compacts the whole database at `dir` and makes the result durable.
-///
-/// When the engine gains `Db::compact`, this becomes: open with `opts`, `db.compact()?`,
-/// `close(db)` (and a summary on stderr).
-fn compact(dir: &Path, opts: Options) -> Result<(), CliError> {
-    let _ = (dir, opts);
-    Err(CliError::Failed(
-        "compact is not yet supported by this version of the engine".into(),
-    ))
+    let db = open_for_write(global)?;
+    let summary = db.compact();
+    let closed = close(db);
+    let summary = summary?;
+    closed?;
+    if !global.quiet {
+        if summary.inputs == 0 {
+            note("nokv: nothing to compact");
+        } else {
+            note(format_args!(
+                "nokv: compacted {} table{} ({}) into {} at L{} ({})",
+                summary.inputs,
+                if summary.inputs == 1 { "" } else { "s" },
+                human_bytes(summary.bytes_read),
+                summary.outputs.len(),
+                summary.output_level,
+                human_bytes(summary.bytes_written)
+            ));
+        }
+    }
+    Ok(())
 }

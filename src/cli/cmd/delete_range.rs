@@ -1,12 +1,9 @@
 //! `nokv delete-range START END`: delete every key in `[START, END)`.
 //!
-//! The engine has no range delete yet; [`delete_range`] is the one place to wire it.
+//! A range tombstone: it hides every older write in the range, never a later one, and
+//! survives flush, compaction and reopen.
 
-use std::path::Path;
-
-use crate::Options;
-
-use super::{engine_options, key_arg};
+use super::{close, key_arg, open_for_write};
 use crate::cli::args::{DeleteRangeArgs, GlobalArgs};
 use crate::cli::output::escaped;
 use crate::cli::CliError;
@@ -14,7 +11,7 @@ use crate::cli::CliError;
 /// Runs `delete-range`.
 ///
 /// # Errors
-/// Usage errors for bad arguments (START must sort before END); "not yet supported".
+/// Usage errors for bad arguments (START must sort before END); engine errors.
 pub fn run(global: &GlobalArgs, args: &DeleteRangeArgs) -> Result<(), CliError> {
     let start = key_arg(&args.start, args.hex, "START")?;
     let end = key_arg(&args.end, args.hex, "END")?;
@@ -25,16 +22,14 @@ pub fn run(global: &GlobalArgs, args: &DeleteRangeArgs) -> Result<(), CliError> 
             escaped(&end)
         )));
     }
-    delete_range(&global.workdir, engine_options(global), &start, &end)
+    delete_range(global, &start, &end)
 }
 
-/// Deletes `[start, end)` in the database at `dir` and makes it durable.
-///
-/// When the engine gains `Db::delete_range`, this becomes: open with `opts`,
-/// `db.delete_range(start, end)?`, `close(db)`.
-fn delete_range(dir: &Path, opts: Options, start: &[u8], end: &[u8]) -> Result<(), CliError> {
-    let _ = (dir, opts, start, end);
-    Err(CliError::Failed(
-        "delete-range is not yet supported by this version of the engine".into(),
-    ))
+/// Deletes `[start, end)` in the database at `dir` and makes it durable (close fsyncs).
+fn delete_range(global: &GlobalArgs, start: &[u8], end: &[u8]) -> Result<(), CliError> {
+    let db = open_for_write(global)?;
+    let result = db.delete_range(start, end);
+    let closed = close(db);
+    result?;
+    closed
 }
