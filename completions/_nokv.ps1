@@ -124,6 +124,8 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--skip-invalid', '--skip-invalid', [CompletionResultType]::ParameterName, 'Skip bad records and count them instead of stopping at the first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
             [CompletionResult]::new('--no-flush', '--no-flush', [CompletionResultType]::ParameterName, 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them')
+            [CompletionResult]::new('--sorted', '--sorted', [CompletionResultType]::ParameterName, 'The input is sorted by key: write tables directly from the first record (sorted ingestion; falls back to normal writes at the first key out of order or delete)')
+            [CompletionResult]::new('--no-ingest', '--no-ingest', [CompletionResultType]::ParameterName, 'Never use sorted ingestion, even when the input starts sorted')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')

@@ -115,6 +115,8 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --skip-invalid 'Skip bad records and count them instead of stopping at the first'
             cand --json 'Print the summary as JSON on stdout'
             cand --no-flush 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'
+            cand --sorted 'The input is sorted by key: write tables directly from the first record (sorted ingestion; falls back to normal writes at the first key out of order or delete)'
+            cand --no-ingest 'Never use sorted ingestion, even when the input starts sorted'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'

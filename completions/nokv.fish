@@ -105,6 +105,8 @@ complete -c nokv -n "__fish_nokv_using_subcommand load" -l memtable-size -d 'Rot
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l skip-invalid -d 'Skip bad records and count them instead of stopping at the first'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l json -d 'Print the summary as JSON on stdout'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l no-flush -d 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l sorted -d 'The input is sorted by key: write tables directly from the first record (sorted ingestion; falls back to normal writes at the first key out of order or delete)'
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l no-ingest -d 'Never use sorted ingestion, even when the input starts sorted'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'

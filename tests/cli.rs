@@ -1206,3 +1206,99 @@ fn verify_refuses_a_live_workdir_unless_allowed() {
     assert!(matches!(out.status.code(), Some(0) | Some(3)));
     assert_eq!(json(&out.stdout)["live"], true);
 }
+
+fn stats_json(f: &Fixture) -> serde_json::Value {
+    let out = f.nokv(&["stats", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sorted_input_is_ingested_as_tables_without_the_wal() {
+    let f = Fixture::new();
+    let mut input = String::new();
+    for i in 0..3000 {
+        input.push_str(&format!("key{i:06}\tvalue-{i}\n"));
+    }
+    let file = f.file("sorted.tsv", input.as_bytes());
+    let out = f
+        .nokv(&["load", "--json", "--memtable-size", "64KiB"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["records"], 3000);
+    assert_eq!(summary["ingested_records"], 3000);
+    let stats = stats_json(&f);
+    assert_eq!(
+        stats["flush"]["completed"], 0,
+        "nothing went through a memtable"
+    );
+    assert!(stats["lsm"]["tables"].as_u64().unwrap() >= 1);
+    assert_eq!(f.get(b"key001234"), Some(b"value-1234".to_vec()));
+    f.nokv(&["verify"]).assert().code(0);
+}
+
+#[test]
+fn input_that_stops_being_sorted_falls_back_to_normal_writes() {
+    let f = Fixture::new();
+    let mut input = String::new();
+    for i in 0..50_000 {
+        input.push_str(&format!("key{i:06}\tfirst-{i}\n"));
+    }
+    // Out of order from here on, and overwriting ingested keys.
+    for i in (0..100).rev() {
+        input.push_str(&format!("key{i:06}\tsecond-{i}\n"));
+    }
+    let file = f.file("mostly-sorted.tsv", input.as_bytes());
+    let out = f.nokv(&["load", "--json"]).arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["records"], 50_100);
+    let ingested = summary["ingested_records"].as_u64().unwrap();
+    assert!(ingested >= 16_384 && ingested < 50_100, "{ingested}");
+    assert_eq!(
+        f.get(b"key000007"),
+        Some(b"second-7".to_vec()),
+        "later writes win"
+    );
+    assert_eq!(f.get(b"key000107"), Some(b"first-107".to_vec()));
+    assert_eq!(f.get(b"key049999"), Some(b"first-49999".to_vec()));
+
+    let g = Fixture::new();
+    let file = g.file("mostly-sorted.tsv", input.as_bytes());
+    let out = g
+        .nokv(&["load", "--json", "--no-ingest"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ingested_records"], 0);
+    assert_eq!(g.get(b"key000007"), Some(b"second-7".to_vec()));
+    let export_f = f.nokv(&["export"]).output().unwrap().stdout;
+    let export_g = g.nokv(&["export"]).output().unwrap().stdout;
+    assert!(export_f == export_g, "both paths give the same contents");
+}
+
+#[test]
+fn a_sorted_load_stopped_by_bad_input_keeps_the_prefix() {
+    let f = Fixture::new();
+    let input = "a\t1\nb\t2\nc\t3\nno-tab-here\nd\t4\n";
+    let file = f.file("bad.tsv", input.as_bytes());
+    f.nokv(&["load", "--sorted"])
+        .arg(&file)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("bad.tsv:4"));
+    assert_eq!(f.get(b"c"), Some(b"3".to_vec()));
+    assert_eq!(f.get(b"d"), None);
+}

@@ -370,6 +370,13 @@ pub struct LoadArgs {
     /// the next open replays them
     #[arg(long)]
     pub no_flush: bool,
+    /// The input is sorted by key: write tables directly from the first record (sorted
+    /// ingestion; falls back to normal writes at the first key out of order or delete)
+    #[arg(long, conflicts_with = "no_ingest")]
+    pub sorted: bool,
+    /// Never use sorted ingestion, even when the input starts sorted
+    #[arg(long)]
+    pub no_ingest: bool,
 }
 
 /// `load --format`

@@ -24,8 +24,11 @@
 //! poisons the engine: the error is kept, later writes fail with [`Error::Background`] naming
 //! it, nothing is deleted, and the next open recovers from the WAL.
 
+mod ingest;
 mod read;
 mod recovery;
+
+pub use ingest::{Ingest, IngestSummary};
 
 pub use read::ScanOptions;
 

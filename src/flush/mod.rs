@@ -18,7 +18,7 @@
 //! The worker loop, the manifest edit and the release live in `db`, which owns the state they
 //! change; this module holds the parts that can be tested alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use crate::options::Durability;
 use crate::sst::{TableOptions, TableWriter};
 use crate::stats::FlushStats;
 use crate::types::{FileNumber, TableMeta};
-use crate::vfs::{Vfs, WritableFile};
+use crate::vfs::Vfs;
 
 /// One immutable memtable waiting in the flush queue.
 #[derive(Debug, Clone)]
@@ -167,47 +167,118 @@ pub fn install_table(
     options: TableOptions,
     fill: impl FnOnce(&mut TableWriter) -> Result<()>,
 ) -> Result<TableMeta> {
-    let final_name = filenames::table_name(number);
-    let final_path = dir.join(&final_name);
-    let build = |file: Box<dyn WritableFile>| {
-        let mut writer = TableWriter::new(file, options);
-        fill(&mut writer)?;
-        writer.finish()
-    };
-    match durability {
-        Durability::Fast => {
-            // O_EXCL: an existing file under the final name fails the flush, never overwritten.
-            let file = vfs.create_new(&final_path)?;
-            let result = build(file).map(|(meta, _)| meta);
-            if result.is_err() {
-                let _ = vfs.remove_file(&final_path);
-            }
-            result.map(|meta| TableMeta { number, ..meta })
+    let mut build = TableBuild::create(vfs, dir, number, durability, options)?;
+    match fill(build.writer()) {
+        Ok(()) => build.install(),
+        Err(err) => {
+            build.abandon();
+            Err(err)
         }
-        Durability::Strict => {
-            let temp_path = dir.join(filenames::temp_name(&final_name));
-            let file = vfs.create_new(&temp_path)?;
-            let installed = build(file).and_then(|(meta, file)| {
-                file.sync()?;
-                // IMPORTANT: the table's bytes are durable before it takes its final name, and
-                // the name is durable (directory fsync) before the manifest may reference it.
-                vfs.rename_no_replace(&temp_path, &final_path)?;
-                Ok(meta)
+    }
+}
+
+/// A table being built and then installed by a durability mode (module docs); the two halves
+/// of [`install_table`] for callers that fill a table over several calls (sorted ingestion).
+/// Dropping it without [`TableBuild::install`] removes the file it created.
+pub struct TableBuild<'a> {
+    vfs: &'a dyn Vfs,
+    dir: &'a Path,
+    number: FileNumber,
+    durability: Durability,
+    /// Where the bytes go: the final name (fast) or the temporary (strict).
+    path: PathBuf,
+    writer: Option<TableWriter>,
+}
+
+impl<'a> TableBuild<'a> {
+    /// Creates the file: the final name with `O_EXCL` (fast) or `<final>.tmp.<pid>.<ns>`
+    /// (strict).
+    ///
+    /// # Errors
+    /// The create error (fast: an existing final name fails, it is never overwritten).
+    pub fn create(
+        vfs: &'a dyn Vfs,
+        dir: &'a Path,
+        number: FileNumber,
+        durability: Durability,
+        options: TableOptions,
+    ) -> Result<TableBuild<'a>> {
+        let final_name = filenames::table_name(number);
+        let path = match durability {
+            Durability::Fast => dir.join(&final_name),
+            Durability::Strict => dir.join(filenames::temp_name(&final_name)),
+        };
+        let file = vfs.create_new(&path)?;
+        Ok(TableBuild {
+            vfs,
+            dir,
+            number,
+            durability,
+            path,
+            writer: Some(TableWriter::new(file, options)),
+        })
+    }
+
+    /// The writer to add entries and range tombstones to.
+    ///
+    /// # Panics
+    /// Never: the writer is only taken by `install`, which consumes the build.
+    pub fn writer(&mut self) -> &mut TableWriter {
+        self.writer
+            .as_mut()
+            .expect("a table build always holds its writer until install")
+    }
+
+    /// Finishes the table and installs it under its final name.
+    ///
+    /// # Errors
+    /// As [`install_table`]; the file is removed on error.
+    pub fn install(mut self) -> Result<TableMeta> {
+        let Some(writer) = self.writer.take() else {
+            return Err(crate::Error::InvalidArgument(
+                "table already installed".into(),
+            ));
+        };
+        let final_path = self.dir.join(filenames::table_name(self.number));
+        let result = writer
+            .finish()
+            .and_then(|(meta, file)| match self.durability {
+                Durability::Fast => Ok(meta),
+                Durability::Strict => {
+                    file.sync()?;
+                    // IMPORTANT: the table's bytes are durable before it takes its final name,
+                    // and the name is durable (directory fsync) before the manifest may
+                    // reference it.
+                    self.vfs.rename_no_replace(&self.path, &final_path)?;
+                    self.path = final_path.clone();
+                    self.vfs.sync_dir(self.dir)?;
+                    Ok(meta)
+                }
             });
-            match installed {
-                Ok(meta) => {
-                    if let Err(err) = vfs.sync_dir(dir) {
-                        // The name may not be durable: the table must not be published.
-                        let _ = vfs.remove_file(&final_path);
-                        return Err(err);
-                    }
-                    Ok(TableMeta { number, ..meta })
-                }
-                Err(err) => {
-                    let _ = vfs.remove_file(&temp_path);
-                    Err(err)
-                }
+        match result {
+            Ok(meta) => {
+                // Installed: nothing left to clean up.
+                self.path = PathBuf::new();
+                Ok(TableMeta {
+                    number: self.number,
+                    ..meta
+                })
             }
+            // Drop removes whatever this build created (temporary, or the final name when
+            // the directory fsync failed and the name may not be durable).
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Gives up: removes the file.
+    pub fn abandon(self) {}
+}
+
+impl Drop for TableBuild<'_> {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            self.writer = None;
+            let _ = self.vfs.remove_file(&self.path);
         }
     }
 }

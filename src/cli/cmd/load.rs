@@ -147,9 +147,22 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let mut records = 0u64;
     let mut bytes = 0u64;
     let mut write_error = None;
+    let mut sink = if args.no_ingest {
+        Sink::Write
+    } else {
+        Sink::Undecided
+    };
+    let mut ingested = IngestSummary::default();
     for mut chunk in rx.iter() {
         if !chunk.batch.is_empty() {
-            if let Err(err) = db.write(&mut chunk.batch) {
+            // Auto-detection only considers a full first batch: a small load stays in the WAL
+            // rather than leaving a tiny table.
+            let eligible = args.sorted
+                || chunk.records >= BATCH_RECORDS as u64
+                || chunk.batch.encoded_len() >= batch_bytes;
+            if let Err(err) =
+                sink.apply(&db, &mut chunk.batch, args.sorted, eligible, &mut ingested)
+            {
                 write_error = Some(err);
                 break;
             }
@@ -162,7 +175,17 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     }
     // Unblocks a parser waiting to send after a write error.
     drop(rx);
-    if write_error.is_none() && records > 0 && !args.no_flush {
+    if let Sink::Ingest(ingest) = std::mem::replace(&mut sink, Sink::Write) {
+        progress.status("installing tables");
+        match ingest.finish() {
+            Ok(summary) => ingested.add(summary),
+            Err(err) => {
+                write_error.get_or_insert(err);
+            }
+        }
+    }
+    drop(sink);
+    if write_error.is_none() && records > ingested.records && !args.no_flush {
         // Later commands then open without replaying a large WAL.
         progress.status("flushing");
         if let Err(err) = db.flush() {
@@ -192,7 +215,101 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         ));
         return Err(err.into());
     }
-    report(global, args, &outcome, records, bytes, elapsed)
+    if !global.quiet && ingested.records > 0 && !args.json && outcome.stop.is_none() {
+        note(format_args!(
+            "nokv: {} records were sorted: ingested as {} table{} at L{} (no WAL)",
+            ingested.records,
+            ingested.tables,
+            if ingested.tables == 1 { "" } else { "s" },
+            ingested.level
+        ));
+    }
+    report(global, args, &outcome, records, bytes, elapsed, &ingested)
+}
+
+/// Records written by sorted ingestion, over possibly several ingests.
+#[derive(Debug, Default)]
+struct IngestSummary {
+    records: u64,
+    tables: usize,
+    level: u32,
+}
+
+impl IngestSummary {
+    fn add(&mut self, summary: crate::db::IngestSummary) {
+        self.records += summary.records;
+        self.tables += summary.tables.len();
+        self.level = summary.level;
+    }
+}
+
+/// Where batches go: sorted ingestion while the input stays sorted (and holds only puts),
+/// normal writes from the first record that is not.
+enum Sink<'a> {
+    /// Nothing seen yet.
+    Undecided,
+    /// Building tables directly.
+    Ingest(crate::db::Ingest<'a>),
+    /// Through the WAL and the memtable.
+    Write,
+}
+
+impl<'a> Sink<'a> {
+    fn apply(
+        &mut self,
+        db: &'a crate::Db,
+        batch: &mut WriteBatch,
+        forced: bool,
+        eligible: bool,
+        ingested: &mut IngestSummary,
+    ) -> crate::Result<()> {
+        if let Sink::Undecided = self {
+            // Without --sorted, ingest only when the whole first batch is sorted puts.
+            *self = if forced || (eligible && sorted_puts(batch, None) == batch.len()) {
+                Sink::Ingest(db.ingest()?)
+            } else {
+                Sink::Write
+            };
+        }
+        let Sink::Ingest(ingest) = self else {
+            return db.write(batch);
+        };
+        let fit = sorted_puts(batch, ingest.last_key());
+        for op in batch.ops().take(fit) {
+            ingest.add(op.key, op.value)?;
+        }
+        if fit == batch.len() {
+            return Ok(());
+        }
+        // The first key out of order (or a delete): install what was ingested, and write the
+        // rest normally.
+        if let Sink::Ingest(ingest) = std::mem::replace(self, Sink::Write) {
+            ingested.add(ingest.finish()?);
+        }
+        let mut rest = WriteBatch::new();
+        for op in batch.ops().skip(fit) {
+            match op.kind {
+                crate::ValueKind::Put => rest.put(op.key, op.value)?,
+                _ => rest.delete(op.key)?,
+            }
+        }
+        db.write(&mut rest)
+    }
+}
+
+/// How many leading operations of `batch` are puts with strictly increasing keys, all after
+/// `after`.
+fn sorted_puts(batch: &WriteBatch, after: Option<&[u8]>) -> usize {
+    let mut last = after.map(<[u8]>::to_vec);
+    let mut count = 0;
+    for op in batch.ops() {
+        if op.kind != crate::ValueKind::Put || last.as_deref().is_some_and(|l| op.key <= l) {
+            break;
+        }
+        last = Some(op.key.to_vec());
+        count += 1;
+    }
+    count
 }
 
 /// Prints the bad records, the summary, and picks the exit status.
@@ -203,6 +320,7 @@ fn report(
     records: u64,
     bytes: u64,
     elapsed: Duration,
+    ingested: &IngestSummary,
 ) -> Result<(), CliError> {
     if !global.quiet {
         for bad in &outcome.reported {
@@ -237,6 +355,8 @@ fn report(
             "records_per_sec": rate.round() as u64,
             "complete": outcome.stop.is_none(),
             "stopped_at": stopped,
+            "ingested_records": ingested.records,
+            "ingested_tables": ingested.tables,
         }))?;
     }
     let skipped = if outcome.bad > 0 && !matches!(outcome.stop, Some(Stop::Bad(_))) {
