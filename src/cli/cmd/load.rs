@@ -249,7 +249,7 @@ enum Sink<'a> {
     /// Nothing seen yet.
     Undecided,
     /// Building tables directly.
-    Ingest(crate::db::Ingest<'a>),
+    Ingest(Box<crate::db::Ingest<'a>>),
     /// Through the WAL and the memtable.
     Write,
 }
@@ -266,7 +266,7 @@ impl<'a> Sink<'a> {
         if let Sink::Undecided = self {
             // Without --sorted, ingest only when the whole first batch is sorted puts.
             *self = if forced || (eligible && sorted_puts(batch, None) == batch.len()) {
-                Sink::Ingest(db.ingest()?)
+                Sink::Ingest(Box::new(db.ingest()?))
             } else {
                 Sink::Write
             };
