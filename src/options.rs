@@ -41,6 +41,9 @@ pub struct Options {
     pub sync_writes: bool,
     /// Target size of an SST data block. Default 16 KiB.
     pub block_size: usize,
+    /// Bytes of verified data blocks kept in memory for point lookups; 0 disables the cache.
+    /// Default 32 MiB.
+    pub block_cache_bytes: u64,
     /// Bloom filter bits per key. Default 10 (about 1% false positives).
     pub bloom_bits_per_key: u32,
     /// Rewrite the manifest as a snapshot once its log exceeds this many bytes. Default 4 MiB.
@@ -76,6 +79,7 @@ impl Default for Options {
             sync_writes: false,
             block_size: 16 << 10,
             bloom_bits_per_key: 10,
+            block_cache_bytes: 32 << 20,
             manifest_rewrite_threshold: 4 << 20,
             stats_interval: Some(Duration::from_secs(1)),
             background_flush: true,

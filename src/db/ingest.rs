@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::filenames;
 use crate::flush::TableBuild;
 use crate::manifest::{VersionEdit, NUM_LEVELS};
-use crate::sst::{Table, TableOptions};
+use crate::sst::TableOptions;
 use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind, MAX_KEY_LEN, MAX_VALUE_LEN};
 
 /// What an ingest installed.
@@ -151,10 +151,7 @@ impl Ingest<'_> {
         let mut opened = Vec::new();
         for meta in &self.written {
             let path = inner.dir.join(filenames::table_name(meta.number));
-            opened.push((
-                meta.number,
-                Arc::new(Table::open(inner.vfs.as_ref(), &path, Some(meta.size))?),
-            ));
+            opened.push((meta.number, Arc::new(inner.open_table(&path, meta.size)?)));
         }
         let mut state = inner.state.lock().unwrap_or_else(|e| e.into_inner());
         let current = inner.read_view();

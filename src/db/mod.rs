@@ -49,7 +49,7 @@ use crate::flush::{self, FlushMetrics, FlushTask};
 use crate::manifest::{Manifest, Version, VersionEdit};
 use crate::memtable::Memtable;
 use crate::options::Options;
-use crate::sst::{Table, TableOptions};
+use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
 use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{FileLock, RealFs, Vfs};
@@ -117,6 +117,7 @@ pub(crate) struct Inner {
     compaction_stats: Mutex<CompactionStats>,
     compact_tx: Sender<CompactMsg>,
     compact_rx: Receiver<CompactMsg>,
+    block_cache: Option<Arc<BlockCache>>,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
@@ -187,7 +188,9 @@ impl Db {
     /// As [`Db::open`].
     pub fn open_with_vfs(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Db> {
         opts.validate()?;
-        let recovered = recovery::recover(Arc::clone(&vfs), dir, &opts)?;
+        let block_cache =
+            (opts.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(opts.block_cache_bytes)));
+        let recovered = recovery::recover(Arc::clone(&vfs), dir, block_cache.clone())?;
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
         let (compact_tx, compact_rx) = crossbeam_channel::unbounded();
         let previous = stats::read_published(vfs.as_ref(), dir).unwrap_or_default();
@@ -240,6 +243,7 @@ impl Db {
             }),
             compact_tx,
             compact_rx,
+            block_cache,
             opts,
         });
         for task in recovered.imms {
@@ -758,7 +762,7 @@ impl Inner {
         let table = match &meta {
             Some(meta) => {
                 let path = self.dir.join(filenames::table_name(meta.number));
-                match Table::open(self.vfs.as_ref(), &path, Some(meta.size)) {
+                match self.open_table(&path, meta.size) {
                     Ok(table) => Some(Arc::new(table)),
                     Err(err) => {
                         let _ = self.vfs.remove_file(&path);
@@ -942,7 +946,7 @@ impl Inner {
         let mut opened = Vec::new();
         for meta in &outputs {
             let path = self.dir.join(filenames::table_name(meta.number));
-            match Table::open(self.vfs.as_ref(), &path, Some(meta.size)) {
+            match self.open_table(&path, meta.size) {
                 Ok(table) => opened.push((meta.number, Arc::new(table))),
                 Err(err) => {
                     for meta in &outputs {
@@ -1017,6 +1021,16 @@ impl Inner {
         self.flush_done.notify_all();
         rewrite?;
         Ok(outputs)
+    }
+
+    /// Opens a table this engine just wrote, through the shared block cache.
+    fn open_table(&self, path: &Path, size: u64) -> Result<Table> {
+        Table::open_cached(
+            self.vfs.as_ref(),
+            path,
+            Some(size),
+            self.block_cache.clone(),
+        )
     }
 
     /// Deletes compacted-away tables that no reader holds any more.

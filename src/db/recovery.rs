@@ -23,8 +23,7 @@ use crate::filenames::{self, FileKind};
 use crate::flush::FlushTask;
 use crate::manifest::{self, Manifest, Version};
 use crate::memtable::{MemValue, Memtable};
-use crate::options::Options;
-use crate::sst::Table;
+use crate::sst::{BlockCache, Table};
 use crate::types::{FileNumber, SeqNo};
 use crate::vfs::{FileLock, Vfs};
 use crate::wal::{self, Tail};
@@ -44,7 +43,11 @@ pub(super) struct Recovered {
     pub torn_tails: u64,
 }
 
-pub(super) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, _opts: &Options) -> Result<Recovered> {
+pub(super) fn recover(
+    vfs: Arc<dyn Vfs>,
+    dir: &Path,
+    block_cache: Option<Arc<BlockCache>>,
+) -> Result<Recovered> {
     if !vfs.exists(dir)? {
         vfs.create_dir_all(dir)?;
     }
@@ -69,7 +72,7 @@ pub(super) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, _opts: &Options) -> Result<
                 ),
             });
         }
-        let table = Table::open(vfs.as_ref(), &path, Some(meta.size))?;
+        let table = Table::open_cached(vfs.as_ref(), &path, Some(meta.size), block_cache.clone())?;
         tables.insert(meta.number, Arc::new(table));
     }
 

@@ -40,6 +40,11 @@ pub struct DataBlock {
 }
 
 impl DataBlock {
+    /// Bytes held in memory.
+    pub fn size(&self) -> usize {
+        self.data.len()
+    }
+
     /// Verifies `data` (a whole block read from `offset`) and indexes it.
     pub fn parse(data: Vec<u8>, offset: u64) -> Result<DataBlock, Fault> {
         let payload_len = check_block(&data, offset, BLOCK_DATA)?;

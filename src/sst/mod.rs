@@ -131,6 +131,7 @@
 
 mod block;
 mod bloom;
+mod cache;
 mod check;
 mod format;
 mod reader;
@@ -140,6 +141,7 @@ mod writer;
 mod tests;
 
 pub use bloom::key_hash;
+pub use cache::BlockCache;
 pub use check::{check_table, TableCheck, TableProblem};
 pub use format::{FOOTER_LEN, FORMAT_VERSION, MAGIC};
 pub use reader::{Table, TableIter, TableProperties};

@@ -12,6 +12,7 @@ use crate::vfs::{ReadableFile, Vfs};
 
 use super::block::DataBlock;
 use super::bloom::{key_hash, BloomFilter};
+use super::cache::BlockCache;
 use super::format::{
     check_block, check_layout, data_region_end, decode_index, decode_properties,
     decode_range_tombstones, show_key, Fault, Footer, Handle, IndexEntry, BLOCK_FILTER,
@@ -56,6 +57,8 @@ pub struct Table {
     index: Vec<IndexEntry>,
     filter: BloomFilter,
     range_tombstones: Vec<RangeTombstone>,
+    /// The shared block cache and this table's id in it.
+    cache: Option<(Arc<BlockCache>, u64)>,
 }
 
 impl std::fmt::Debug for Table {
@@ -105,6 +108,19 @@ impl Table {
     /// footer tile the file).
     /// With `expected_size`, a different file size is [`Error::Corruption`].
     pub fn open(vfs: &dyn Vfs, path: &Path, expected_size: Option<u64>) -> Result<Table> {
+        Self::open_cached(vfs, path, expected_size, None)
+    }
+
+    /// [`Table::open`], with point lookups served through a shared block cache.
+    ///
+    /// # Errors
+    /// As [`Table::open`].
+    pub fn open_cached(
+        vfs: &dyn Vfs,
+        path: &Path,
+        expected_size: Option<u64>,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Table> {
         let file = vfs.open_read(path)?;
         let size = file.size();
         if let Some(expected) = expected_size {
@@ -169,6 +185,7 @@ impl Table {
             index,
             filter,
             range_tombstones,
+            cache: cache.map(|c| (c, super::cache::next_table_id())),
         })
     }
 
@@ -230,7 +247,7 @@ impl Table {
         if idx == self.index.len() {
             return Ok(None);
         }
-        let block = self.read_block(idx)?;
+        let block = self.cached_block(idx)?;
         let fault = |f: Fault| f.into_error(&self.path);
         let i = block.lower_bound(key).map_err(fault)?;
         if i == block.len() {
@@ -255,11 +272,31 @@ impl Table {
         }
     }
 
-    /// Reads and verifies data block `idx`.
-    fn read_block(&self, idx: usize) -> Result<DataBlock> {
+    /// Reads and verifies data block `idx`, through the cache when a cached copy exists
+    /// (scans: they do not fill the cache).
+    fn read_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
+        self.load_block(idx, false)
+    }
+
+    /// [`Table::read_block`] that also fills the cache on a miss (point lookups).
+    fn cached_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
+        self.load_block(idx, true)
+    }
+
+    fn load_block(&self, idx: usize, fill: bool) -> Result<Arc<DataBlock>> {
         let h = self.index[idx].handle;
+        if let Some((cache, id)) = &self.cache {
+            if let Some(block) = cache.get(*id, h.offset) {
+                return Ok(block);
+            }
+        }
         let buf = read_region(&*self.file, h)?;
-        DataBlock::parse(buf, h.offset).map_err(|f| f.into_error(&self.path))
+        let block = DataBlock::parse(buf, h.offset).map_err(|f| f.into_error(&self.path))?;
+        let block = Arc::new(block);
+        if let (true, Some((cache, id))) = (fill, &self.cache) {
+            cache.insert(*id, h.offset, Arc::clone(&block));
+        }
+        Ok(block)
     }
 }
 
@@ -365,7 +402,7 @@ pub(super) fn cross_check(
 pub struct TableIter {
     table: Arc<Table>,
     block_idx: usize,
-    block: Option<DataBlock>,
+    block: Option<Arc<DataBlock>>,
     entry_idx: usize,
     done: bool,
 }

@@ -1038,3 +1038,41 @@ fn range_delete_kind_in_a_data_block_is_corruption() {
     assert_eq!(check.problems[0].kind, "bad_block");
     assert_eq!(check.problems[0].offset, 9);
 }
+
+#[test]
+fn the_block_cache_serves_repeated_lookups_and_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("000001.sst");
+    let model = even_model(2000);
+    write_table(&path, &model, small_opts());
+    let capacity = 4 * small_opts().block_size as u64 * 16;
+    let cache = Arc::new(BlockCache::new(capacity));
+    let table = Table::open_cached(&RealFs::new(), &path, None, Some(Arc::clone(&cache))).unwrap();
+    let keys: Vec<&Vec<u8>> = model.keys().collect();
+    let hot = keys[10];
+    assert_eq!(
+        table.get(hot).unwrap().map(|e| e.2),
+        model.get(hot).map(|v| v.2.clone())
+    );
+    let (hits, misses) = cache.hits_and_misses();
+    assert_eq!((hits, misses), (0, 1));
+    assert_eq!(
+        table.get(hot).unwrap().map(|e| e.2),
+        model.get(hot).map(|v| v.2.clone())
+    );
+    assert_eq!(cache.hits_and_misses().0, 1, "the second lookup is a hit");
+    for key in &keys {
+        assert_eq!(
+            table.get(key).unwrap().map(|e| e.2),
+            model.get(*key).map(|v| v.2.clone())
+        );
+        assert!(cache.bytes() <= capacity, "{} > {capacity}", cache.bytes());
+    }
+    // Scans read through the cache but do not fill it.
+    let before = cache.bytes();
+    let table2 = Arc::new(
+        Table::open_cached(&RealFs::new(), &path, None, Some(Arc::clone(&cache))).unwrap(),
+    );
+    assert_eq!(collect(table2.iter()).len(), model.len());
+    assert_eq!(cache.bytes(), before);
+}
