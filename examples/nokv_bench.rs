@@ -158,7 +158,10 @@ fn fill(n: u64, dir: &Path, random: bool, batch: usize) {
     }
     let secs = start.elapsed().as_secs_f64();
     let name = if random { "fillrandom" } else { "fillseq" };
-    println!("RESULT {name} {:.0} ops/s ({n} puts in {secs:.3} s)", n as f64 / secs);
+    println!(
+        "RESULT {name} {:.0} ops/s ({n} puts in {secs:.3} s)",
+        n as f64 / secs
+    );
     let start = Instant::now();
     ok(db.close());
     eprintln!("close: {:.3} s", start.elapsed().as_secs_f64());
@@ -239,7 +242,10 @@ fn reopen(n: u64, dir: &Path) {
         let mut wb = WriteBatch::new();
         for i in 0..n {
             fill_value(&mut rng, &mut value);
-            ok(wb.put(&bench_key(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n), &value));
+            ok(wb.put(
+                &bench_key(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n),
+                &value,
+            ));
             if wb.len() >= 1000 {
                 ok(db.write(&mut wb));
                 wb.clear();
@@ -282,20 +288,31 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let cmd = args.get(1).map(String::as_str).unwrap_or("");
     match cmd {
-        "gen" => gen(arg(&args, 2, "N"), Path::new(&arg::<String>(&args, 3, "OUTDIR"))),
+        "gen" => gen(
+            arg(&args, 2, "N"),
+            Path::new(&arg::<String>(&args, 3, "OUTDIR")),
+        ),
         "fillseq" | "fillrandom" => fill(
             arg(&args, 2, "N"),
             Path::new(&arg::<String>(&args, 3, "DIR")),
             cmd == "fillrandom",
             args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1),
         ),
-        "read" => read(arg(&args, 2, "N"), Path::new(&arg::<String>(&args, 3, "DIR"))),
+        "read" => read(
+            arg(&args, 2, "N"),
+            Path::new(&arg::<String>(&args, 3, "DIR")),
+        ),
         "syncfill" => syncfill(
             arg(&args, 2, "N"),
             Path::new(&arg::<String>(&args, 3, "DIR")),
             arg(&args, 4, "THREADS"),
         ),
-        "reopen" => reopen(arg(&args, 2, "N"), Path::new(&arg::<String>(&args, 3, "DIR"))),
-        _ => die("usage: nokv_bench gen|fillseq|fillrandom|read|syncfill|reopen ARGS (see the source)"),
+        "reopen" => reopen(
+            arg(&args, 2, "N"),
+            Path::new(&arg::<String>(&args, 3, "DIR")),
+        ),
+        _ => die(
+            "usage: nokv_bench gen|fillseq|fillrandom|read|syncfill|reopen ARGS (see the source)",
+        ),
     }
 }
