@@ -510,3 +510,22 @@ fn stats_are_published_at_close() {
     assert!(published.wal.bytes > 0);
     let _: &Path = tmp.path();
 }
+
+#[test]
+fn a_read_only_open_serves_reads_refuses_writes_and_writes_nothing_at_close() {
+    let vfs = MemVfs::new();
+    let db = open_mem(&vfs, small_options()).unwrap();
+    db.put(b"k", b"v").unwrap();
+    db.close().unwrap();
+    let before = files_with_bytes(&vfs);
+    let opts = Options {
+        read_only: true,
+        ..small_options()
+    };
+    let db = open_mem(&vfs, opts).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), Some(b"v".to_vec()));
+    let err = db.put(b"k", b"other").unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    db.close().unwrap();
+    assert_eq!(files_with_bytes(&vfs), before);
+}

@@ -260,6 +260,9 @@ impl Db {
     }
 
     fn start_threads(&self) -> Result<()> {
+        if self.inner.opts.read_only {
+            return Ok(());
+        }
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if self.inner.opts.background_flush {
             let inner = Arc::clone(&self.inner);
@@ -477,6 +480,12 @@ impl Db {
         {
             let _ = handle.join();
         }
+        if inner.opts.read_only {
+            // Nothing was written: nothing to make durable or to report.
+            drop(writer);
+            inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+            return Ok(());
+        }
         let synced = writer.wal.sync();
         drop(writer);
         inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
@@ -534,6 +543,11 @@ impl Inner {
         // IMPORTANT: checked after taking the writer lock, so no write slips past a failure.
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
+        }
+        if self.opts.read_only {
+            return Err(Error::InvalidArgument(
+                "the database was opened read-only".into(),
+            ));
         }
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(self.background_error());

@@ -3,7 +3,7 @@
 //! block at a time.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind};
@@ -47,6 +47,9 @@ pub struct TableProperties {
     pub largest: Vec<u8>,
 }
 
+/// Filter blocks up to this size are read and verified at open; larger ones on first use.
+const EAGER_FILTER_BYTES: u64 = 4096;
+
 /// An open table. `Send + Sync`; readers share it in an `Arc`.
 pub struct Table {
     path: PathBuf,
@@ -55,7 +58,10 @@ pub struct Table {
     number: FileNumber,
     props: TableProperties,
     index: Vec<IndexEntry>,
-    filter: BloomFilter,
+    /// Where the bloom filter block is; it is read (and CRC-checked) on the first lookup, so
+    /// opening a table costs only its footer, properties, index and meta block.
+    filter_handle: Handle,
+    filter: OnceLock<BloomFilter>,
     range_tombstones: Vec<RangeTombstone>,
     /// The shared block cache and this table's id in it.
     cache: Option<(Arc<BlockCache>, u64)>,
@@ -153,9 +159,6 @@ impl Table {
             !footer.meta.is_absent(),
         )
         .map_err(fault)?;
-        let filter_buf = read_meta_block(&*file, footer.filter, BLOCK_FILTER)?;
-        let filter = BloomFilter::decode(&filter_buf, footer.filter.offset).map_err(fault)?;
-        drop(filter_buf);
         let index_buf = read_meta_block(&*file, footer.index, BLOCK_INDEX)?;
         let index = decode_index(&index_buf, footer.index.offset, data_region_end(&footer))
             .map_err(fault)?;
@@ -176,17 +179,23 @@ impl Table {
         )
         .map_err(fault)?;
 
-        Ok(Table {
+        let table = Table {
             path: path.to_path_buf(),
             file,
             size,
             number: number_from_path(path),
             props,
             index,
-            filter,
+            filter_handle: footer.filter,
+            filter: OnceLock::new(),
             range_tombstones,
             cache: cache.map(|c| (c, super::cache::next_table_id())),
-        })
+        };
+        // A small filter costs nothing to check now; a large one waits for the first lookup.
+        if table.filter_handle.size <= EAGER_FILTER_BYTES {
+            table.filter()?;
+        }
+        Ok(table)
     }
 
     /// The path the table was opened at.
@@ -225,9 +234,24 @@ impl Table {
         &self.range_tombstones
     }
 
-    /// True when the bloom filter says `key` may be in the table (no I/O).
-    pub fn may_contain(&self, key: &[u8]) -> bool {
-        self.filter.may_contain(key_hash(key))
+    /// True when the bloom filter says `key` may be in the table (the filter block is read
+    /// and verified on first use).
+    ///
+    /// # Errors
+    /// I/O errors or a damaged filter block, naming the file and offset.
+    pub fn may_contain(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.filter()?.may_contain(key_hash(key)))
+    }
+
+    fn filter(&self) -> Result<&BloomFilter> {
+        if let Some(filter) = self.filter.get() {
+            return Ok(filter);
+        }
+        let buf = read_meta_block(&*self.file, self.filter_handle, BLOCK_FILTER)?;
+        let filter = BloomFilter::decode(&buf, self.filter_handle.offset)
+            .map_err(|f| f.into_error(&self.path))?;
+        // A racing reader may have set it first; both read the same verified bytes.
+        Ok(self.filter.get_or_init(|| filter))
     }
 
     /// The (only) point version of `key` in this table: key range and bloom filter first,
@@ -240,7 +264,7 @@ impl Table {
         if key < self.props.smallest.as_slice() || key > self.props.largest.as_slice() {
             return Ok(None);
         }
-        if !self.may_contain(key) {
+        if !self.may_contain(key)? {
             return Ok(None);
         }
         let idx = self.index.partition_point(|e| e.last_key.as_slice() < key);

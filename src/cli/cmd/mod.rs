@@ -77,7 +77,12 @@ pub fn open_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
 /// A clear message for a missing workdir or database; the engine's open errors.
 pub fn open_existing(global: &GlobalArgs) -> Result<Db, CliError> {
     require_database(&global.workdir)?;
-    Ok(Db::open(&global.workdir, engine_options(global))?)
+    let options = Options {
+        read_only: true,
+        stats_interval: None,
+        ..engine_options(global)
+    };
+    Ok(Db::open(&global.workdir, options)?)
 }
 
 /// Checks that `dir` exists and is a directory.
