@@ -7,11 +7,15 @@
 //! 3. open every table the manifest references, checking size, footer, index, filter and
 //!    properties checksums: a missing or corrupt table fails the open, before anything on disk
 //!    is changed;
-//! 4. remove crash leftovers: temporaries, tables no manifest edit references, superseded
-//!    manifests, WAL segments below the checkpoint;
+//! 4. remove WAL segments below the checkpoint and WAL temporaries;
 //! 5. replay WAL segments at or after the checkpoint in order: a torn tail in the newest is
-//!    truncated, any other damage fails the open; older segments become immutable memtables
-//!    to flush again, the newest stays the active segment and keeps receiving appends.
+//!    truncated, any other damage fails the open, and so does a gap in the sequence numbers
+//!    (from the manifest's last sequence on), which shows acknowledged writes are missing (a
+//!    deleted segment, or a manifest that lost its last edits); older segments become
+//!    immutable memtables to flush again, the newest stays the active segment and keeps
+//!    receiving appends;
+//! 6. only then remove the other crash leftovers: temporaries, tables no manifest edit
+//!    references, superseded manifests (after a failed replay they stay, for inspection).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -54,8 +58,8 @@ pub(super) fn recover(
     let lock = vfs.lock(&dir.join(filenames::LOCK))?;
     let wal_dir = dir.join(filenames::WAL_DIR);
 
-    let (manifest, version) = match manifest::read_current(vfs.as_ref(), dir)? {
-        Some(_) => Manifest::open(Arc::clone(&vfs), dir)?,
+    let (mut manifest, version) = match manifest::read_current(vfs.as_ref(), dir)? {
+        Some(_) => Manifest::open_keeping_tail(Arc::clone(&vfs), dir)?,
         None => create_fresh(&vfs, dir)?,
     };
 
@@ -76,35 +80,28 @@ pub(super) fn recover(
         tables.insert(meta.number, Arc::new(table));
     }
 
-    // Crash leftovers.
+    // Crash leftovers, removed only once the WAL has replayed (a replay that fails, say on a
+    // sequence gap that shows the manifest lost its last edits, leaves every file in place).
     let mut max_seen = manifest.number().0;
-    let mut removed_any = false;
+    let mut leftovers = Vec::new();
     for name in vfs.list_dir(dir)? {
         let path = dir.join(&name);
         match filenames::parse(&name) {
-            Some(FileKind::Temp) => {
-                vfs.remove_file(&path)?;
-                removed_any = true;
-            }
+            Some(FileKind::Temp) => leftovers.push(path),
             Some(FileKind::Table(n)) => {
                 max_seen = max_seen.max(n.0);
                 if !version.contains(n) {
-                    vfs.remove_file(&path)?;
-                    removed_any = true;
+                    leftovers.push(path);
                 }
             }
             Some(FileKind::Manifest(n)) => {
                 max_seen = max_seen.max(n.0);
                 if n != manifest.number() {
-                    vfs.remove_file(&path)?;
-                    removed_any = true;
+                    leftovers.push(path);
                 }
             }
             _ => {}
         }
-    }
-    if removed_any {
-        vfs.sync_dir(dir)?;
     }
     if !vfs.exists(&wal_dir)? {
         vfs.create_dir_all(&wal_dir)?;
@@ -139,6 +136,10 @@ pub(super) fn recover(
 
     // Replay.
     let mut last_seq = version.last_sequence;
+    // Sequence numbers run on without a gap from the manifest's last sequence through every
+    // replayed record: a gap means acknowledged writes are missing (a WAL segment deleted, or
+    // a manifest that lost its last edits, whose tables recovery would then drop as orphans).
+    let mut next_seq = version.last_sequence.0.saturating_add(1);
     let mut torn_tails = 0;
     let mut replayed: Vec<(Arc<Memtable>, u64)> = Vec::new();
     let mut active: Option<(Arc<Memtable>, u64)> = None;
@@ -146,7 +147,24 @@ pub(super) fn recover(
         let newest = i + 1 == segments.len();
         let path = wal::segment_path(&wal_dir, number);
         let mut entries = Vec::new();
+        let mut record = 0u64;
         let summary = wal::read_segment(vfs.as_ref(), &path, Some(number), |batch| {
+            if batch.first_seq.0 > next_seq {
+                return Err(Error::corruption(
+                    &path,
+                    0,
+                    format!(
+                        "record {record} starts at sequence {}, but {} and the segments before \
+                         this one end at {}: the writes in between are missing (a deleted WAL \
+                         segment, or a damaged manifest that lost its last edits)",
+                        batch.first_seq.0,
+                        manifest.file_name(),
+                        next_seq - 1
+                    ),
+                ));
+            }
+            record += 1;
+            next_seq = next_seq.max(batch.first_seq.0.saturating_add(batch.ops.len() as u64));
             for (i, op) in batch.ops.iter().enumerate() {
                 let seq = SeqNo(batch.first_seq.0 + i as u64);
                 last_seq = last_seq.max(seq);
@@ -190,6 +208,14 @@ pub(super) fn recover(
         } else {
             replayed.push((memtable, summary.valid_len));
         }
+    }
+
+    manifest.cut_torn_tail(vfs.as_ref())?;
+    for path in &leftovers {
+        vfs.remove_file(path)?;
+    }
+    if !leftovers.is_empty() {
+        vfs.sync_dir(dir)?;
     }
 
     let mut next_file = version

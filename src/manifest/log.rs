@@ -214,6 +214,9 @@ pub struct Manifest {
     /// Set when an append or its fsync failed: the file may now end in a partial record and
     /// the edit's fate is unknown, so no later append may pretend to succeed.
     poisoned: Option<String>,
+    /// A torn tail found by [`Manifest::open_keeping_tail`], not cut yet: the file still
+    /// runs past `size`. Cut before the next append.
+    torn_tail: bool,
 }
 
 impl fmt::Debug for Manifest {
@@ -293,6 +296,7 @@ impl Manifest {
             size: bytes.len() as u64,
             edits: 1,
             poisoned: None,
+            torn_tail: false,
         })
     }
 
@@ -310,6 +314,15 @@ impl Manifest {
     ///   not apply: [`Error::Corruption`] naming the file and the record's offset. Nothing is
     ///   changed on disk in that case.
     pub fn open(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
+        let (mut manifest, version) = Manifest::open_keeping_tail(Arc::clone(&vfs), dir)?;
+        manifest.cut_torn_tail(vfs.as_ref())?;
+        Ok((manifest, version))
+    }
+
+    /// [`Manifest::open`] that leaves a torn tail on disk until [`Manifest::cut_torn_tail`]
+    /// (or the next append): recovery cuts it only once the rest of the open has succeeded,
+    /// so a failed open changes no byte of the workdir.
+    pub(crate) fn open_keeping_tail(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
         let Some(name) = read_current(vfs.as_ref(), dir)? else {
             return Err(Error::NotADatabase {
                 path: dir.to_path_buf(),
@@ -340,6 +353,7 @@ impl Manifest {
         let mut version = Version::empty();
         let mut edits = 0u64;
         let mut records = Records::new(&bytes);
+        let mut torn_tail = false;
         let size = loop {
             match records.next_step() {
                 Step::Record { offset, payload } => {
@@ -353,9 +367,7 @@ impl Manifest {
                 }
                 Step::End => break bytes.len() as u64,
                 Step::Torn { offset, .. } => {
-                    // IMPORTANT: cut the torn record away before appending, or the next
-                    // record would follow garbage and read back as corruption.
-                    vfs.truncate(&path, offset)?;
+                    torn_tail = true;
                     break offset;
                 }
                 Step::Bad { offset, detail, .. } => {
@@ -373,9 +385,24 @@ impl Manifest {
                 size,
                 edits,
                 poisoned: None,
+                torn_tail,
             },
             version,
         ))
+    }
+
+    /// Cuts away the torn tail that [`Manifest::open_keeping_tail`] found, if any.
+    ///
+    /// # Errors
+    /// The truncate failure.
+    pub(crate) fn cut_torn_tail(&mut self, vfs: &dyn Vfs) -> Result<()> {
+        if self.torn_tail {
+            // IMPORTANT: cut the torn record away before appending, or the next record would
+            // follow garbage and read back as corruption.
+            vfs.truncate(&self.path, self.size)?;
+            self.torn_tail = false;
+        }
+        Ok(())
     }
 
     /// Appends one edit as one record (a single `append` call) and fsyncs it: the commit
@@ -389,6 +416,12 @@ impl Manifest {
             return Err(Error::Background {
                 cause: cause.clone(),
             });
+        }
+        if self.torn_tail {
+            return Err(Error::InvalidArgument(format!(
+                "{}: torn tail not cut before an append",
+                self.path.display()
+            )));
         }
         let record = frame(&edit.encode(), &self.path)?;
         let result = self.file.append(&record).and_then(|()| self.file.sync());

@@ -19,7 +19,8 @@
 //! fsync (group commit).
 //!
 //! Reading tells a torn tail from corruption ([`read_segment`]): an incomplete last record, a
-//! zero-filled tail, or a checksum mismatch on the very last record are a torn tail (what a
+//! zero-filled tail (even one starting inside a record or inside the header), or a checksum
+//! mismatch on the very last record (or the last before a zero-filled tail) are a torn tail (what a
 //! crash during an append leaves); a checksum mismatch with more bytes after it, a length
 //! running past the end with whole checksummed records after it (a damaged length field:
 //! truncating would drop them), or a record whose checksum matches but whose payload does not
@@ -275,7 +276,22 @@ pub fn read_segment(
             },
         });
     }
-    check_header(path, &bytes, expected_number)?;
+    if let Err(err) = check_header(path, &bytes, expected_number) {
+        // A header cut short by zeros (nothing after it but zeros) is what an interrupted
+        // segment creation leaves on a filesystem that extends the file before writing it.
+        if bytes[HEADER_LEN as usize - 1..].iter().all(|&b| b == 0) {
+            return Ok(SegmentSummary {
+                records: 0,
+                valid_len: 0,
+                file_len,
+                tail: Tail::Torn {
+                    offset: 0,
+                    reason: format!("segment header zero-filled ({err})"),
+                },
+            });
+        }
+        return Err(err);
+    }
     let mut pos = HEADER_LEN as usize;
     let mut records = 0u64;
     let tail = loop {
@@ -325,7 +341,9 @@ pub fn read_segment(
             let reason = format!(
                 "record checksum mismatch (stored {stored_crc:#010x}, computed {actual_crc:#010x})"
             );
-            break if end == bytes.len() {
+            // The last record, or one whose end is followed only by zeros: an append cut
+            // short by a crash (a zero-filled tail may start inside this record).
+            break if bytes[end..].iter().all(|&b| b == 0) {
                 Tail::Torn {
                     offset: pos as u64,
                     reason,
@@ -504,6 +522,34 @@ mod tests {
                 "cut at {cut}: {:?}",
                 summary.tail
             );
+        }
+    }
+
+    #[test]
+    fn a_zero_filled_tail_starting_inside_any_record_or_the_header_is_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = write_segment(dir.path(), 4);
+        let full = std::fs::read(&path).unwrap();
+        for from in 0..full.len() {
+            let mut damaged = full.clone();
+            damaged[from..].fill(0);
+            std::fs::write(&path, &damaged).unwrap();
+            let (seqs, summary) = read(&path).unwrap_or_else(|e| panic!("zero from {from}: {e}"));
+            assert!(
+                !matches!(summary.tail, Tail::Corrupt { .. }),
+                "zero from {from}: {:?}",
+                summary.tail
+            );
+            // Bytes that were zero already do not count as damage.
+            let first = (from..full.len())
+                .find(|&i| full[i] != 0)
+                .unwrap_or(full.len());
+            let whole = ends
+                .iter()
+                .filter(|&&e| e <= first as u64)
+                .count()
+                .saturating_sub(1);
+            assert_eq!(seqs.len(), whole, "zero from {from}");
         }
     }
 

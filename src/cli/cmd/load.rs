@@ -510,6 +510,7 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(LineR
 }
 
 /// One decoded record.
+#[derive(Clone, Copy)]
 enum Op<'a> {
     Put(&'a [u8], &'a [u8]),
     Delete(&'a [u8]),
@@ -710,6 +711,97 @@ fn check(op: Op<'_>, batch: &mut WriteBatch) -> Result<(), String> {
         }
         Op::Delete(key) => batch.delete(key).map_err(|e| e.to_string()),
     }
+}
+
+/// One record as `load` reads it (see [`parse_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// Write `value` under `key`.
+    Put {
+        /// The key.
+        key: Vec<u8>,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Delete `key` (jsonl `"op":"delete"`).
+    Delete {
+        /// The key.
+        key: Vec<u8>,
+    },
+}
+
+/// Parses one line (or CSV record, without its final newline) exactly as `load` does, size
+/// checks included; `Err` is the reason `load` reports. A pure function for tests and fuzzing.
+///
+/// # Errors
+/// The bad-input reason.
+pub fn parse_record(format: LoadFormat, line: &[u8]) -> Result<Record, String> {
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    let op = match format {
+        LoadFormat::Tsv => parse_tsv(line, &mut key, &mut value),
+        LoadFormat::Csv => parse_csv(line, &mut key, &mut value),
+        LoadFormat::Jsonl => parse_jsonl(line, &mut key, &mut value),
+    }?;
+    check(op, &mut WriteBatch::new())?;
+    Ok(match op {
+        Op::Put(key, value) => Record::Put {
+            key: key.to_vec(),
+            value: value.to_vec(),
+        },
+        Op::Delete(key) => Record::Delete { key: key.to_vec() },
+    })
+}
+
+/// What [`parse_input`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedInput {
+    /// The good records, in input order.
+    pub records: Vec<Record>,
+    /// How many records were bad.
+    pub bad: u64,
+    /// The first few bad records: line number and reason.
+    pub reported: Vec<(u64, String)>,
+}
+
+/// Parses a whole input the way `load --skip-invalid` does (line splitting, CSV records
+/// spanning lines, over-long lines), through the same parser, without a database. A pure
+/// function for tests and fuzzing.
+pub fn parse_input(format: LoadFormat, input: &[u8]) -> ParsedInput {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let (_recycle_tx, recycle) = crossbeam_channel::bounded(1);
+    let policy = Policy {
+        skip: true,
+        max_errors: None,
+    };
+    let mut parser = Parser::new(format, policy, tx, recycle, BATCH_BYTES);
+    // With `skip` and no error limit, parsing an in-memory input never stops early.
+    let _ = parser.parse(input, "input");
+    let _ = parser.send();
+    let outcome = std::mem::take(&mut parser.outcome);
+    drop(parser);
+    let mut parsed = ParsedInput {
+        bad: outcome.bad,
+        reported: outcome
+            .reported
+            .into_iter()
+            .map(|b| (b.line, b.reason))
+            .collect(),
+        ..ParsedInput::default()
+    };
+    for chunk in rx.try_iter() {
+        for op in chunk.batch.ops() {
+            parsed.records.push(match op.kind {
+                crate::ValueKind::Delete => Record::Delete {
+                    key: op.key.to_vec(),
+                },
+                _ => Record::Put {
+                    key: op.key.to_vec(),
+                    value: op.value.to_vec(),
+                },
+            });
+        }
+    }
+    parsed
 }
 
 /// `key<TAB>value` with backslash escapes.

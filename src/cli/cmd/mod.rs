@@ -7,7 +7,7 @@ mod delete_range;
 mod export;
 mod flush;
 mod get;
-mod load;
+pub(crate) mod load;
 mod manifest;
 mod put;
 mod scan;
