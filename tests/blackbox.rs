@@ -15,7 +15,8 @@
 //! - no command panics, hangs, or fails without a message; a failed fsync never ends in exit 0.
 //!
 //! The default run is sized for CI (debug build, 2 cores). Knobs (environment):
-//! `NOKV_SOAK_CYCLES` (random kill cycles, default 60), `NOKV_BLACKBOX_SEED` (default fixed),
+//! `NOKV_SOAK_CYCLES` (random kill cycles, default 60), `NOKV_EPOCH_CYCLES` (cycles per
+//! workdir before a fresh one, default 100), `NOKV_BLACKBOX_SEED` (default fixed),
 //! `NOKV_KILLPOINT_CAP` (kill points per system call, default 40), `NOKV_FAULTS` (faults per
 //! kind, default 20). `scripts/soak.sh` runs a long soak. Each test prints one summary line to
 //! stderr (`blackbox <test>: ...`); run with `--nocapture` to see them.
@@ -756,6 +757,8 @@ fn ms(d: Duration) -> String {
 fn random_kill_cycles() {
     let seed = seed();
     let cycles = env_u64("NOKV_SOAK_CYCLES", 60);
+    let epoch = env_u64("NOKV_EPOCH_CYCLES", 100).max(1);
+    let mut epochs = 1u64;
     let started = Instant::now();
     let mut bench = Bench::new("random_kill_cycles", seed);
     let mut rng = Rng::new(seed);
@@ -780,6 +783,12 @@ fn random_kill_cycles() {
 
     for cycle in 0..cycles {
         let context = format!("cycle {cycle}");
+        if cycle > 0 && cycle % epoch == 0 {
+            // A fresh workdir now and then keeps a long soak's checks fast.
+            fs::remove_dir_all(&bench.db).unwrap();
+            bench.oracle = Oracle::default();
+            epochs += 1;
+        }
         // A few acknowledged writes first.
         for _ in 0..rng.below(3) {
             let key = hot[rng.below(hot.len() as u64) as usize].clone();
@@ -821,6 +830,29 @@ fn random_kill_cycles() {
             let run = bench.nokv_killed(&["delete", &key], delay);
             if run.ok() {
                 bench.oracle.ack(&key, None);
+            }
+            run
+        } else if roll < 48 && batch > 1 {
+            // Range-delete one earlier load (range tombstones across flush, compaction and
+            // reopen; also keeps the data set bounded).
+            let victim = rng.below(batch);
+            let start = format!("L{victim:05}_");
+            let end = format!("L{victim:05}`");
+            let keys: Vec<String> = bench
+                .oracle
+                .keys
+                .range(start.clone()..end.clone())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in &keys {
+                bench.oracle.maybe(key, None);
+            }
+            let delay = Duration::from_micros(rng.below((put_ms * 1500.0) as u64 + 1));
+            let run = bench.nokv_killed(&["delete-range", &start, &end], delay);
+            if run.ok() {
+                for key in &keys {
+                    bench.oracle.ack(key, None);
+                }
             }
             run
         } else if roll < 80 {
@@ -865,7 +897,7 @@ fn random_kill_cycles() {
     }
     bench.summary(format!(
         "seed {seed:#x}, {cycles} cycles, {kills} random kills, {recovery_kills} kills during \
-         recovery, {acked_ops} acknowledged commands, {} loads, {}",
+         recovery, {acked_ops} acknowledged commands, {} loads, {epochs} workdir(s), {}",
         batch,
         ms(started.elapsed())
     ));
