@@ -486,7 +486,13 @@ impl Db {
             inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
             return Ok(());
         }
-        let synced = writer.wal.sync();
+        // IMPORTANT: after a failure, no fsync is retried: a later success would prove
+        // nothing about pages the kernel may already have dropped.
+        let synced = if inner.poisoned.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            writer.wal.sync()
+        };
         drop(writer);
         inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
         let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(false));
