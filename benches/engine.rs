@@ -2,15 +2,16 @@
 //! `sync_writes`, memtable insert, point gets, and reopen with a full WAL to replay.
 //!
 //! Run: `cargo bench --bench engine` (one group: `cargo bench --bench engine -- flush`).
+//! `NOKV_BENCH_RSS=1 cargo bench --bench engine` reports a 550K-record memtable's RSS instead.
 //! Records are 16-byte keys and 100-byte values, as in SPEC section 6.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use nokv::flush::write_table;
-use nokv::memtable::Memtable;
+use nokv::memtable::{MemValue, Memtable};
 use nokv::sst::TableOptions;
 use nokv::vfs::RealFs;
 use nokv::{Db, Durability, FileNumber, Options, SeqNo, ValueKind, WriteBatch};
@@ -132,6 +133,8 @@ fn bench_wal(c: &mut Criterion) {
 
 fn bench_memtable(c: &mut Criterion) {
     let mut group = c.benchmark_group("memtable");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(6));
     let records = 100_000u64;
     group.throughput(Throughput::Elements(records));
     group.bench_function("insert-100k-random", |b| {
@@ -146,7 +149,102 @@ fn bench_memtable(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    // The same without generating keys and values in the timed loop: the memtable alone.
+    let keys: Vec<[u8; 16]> = (0..records).map(key).collect();
+    let values: Vec<Vec<u8>> = (0..records).map(value).collect();
+    group.bench_function("insert-100k-random-pregenerated", |b| {
+        b.iter_batched(
+            || Memtable::new(FileNumber(1)),
+            |mem| {
+                for (i, (k, v)) in keys.iter().zip(&values).enumerate() {
+                    mem.insert(k, SeqNo(i as u64 + 1), ValueKind::Put, v);
+                }
+                mem
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let mem = filled_memtable(records);
+    group.bench_function("get-100k-random-hit", |b| {
+        b.iter(|| {
+            let mut found = 0usize;
+            let mut i = 0u64;
+            for _ in 0..records {
+                i = (i + 7919) % records;
+                found += mem.get(&keys[i as usize]).map_or(0, |v| v.value.len());
+            }
+            found
+        });
+    });
+    group.bench_function("from_log-100k", |b| {
+        b.iter_batched(
+            || {
+                (0..records)
+                    .map(|i| {
+                        (
+                            keys[i as usize].to_vec(),
+                            MemValue {
+                                seq: SeqNo(i + 1),
+                                kind: ValueKind::Put,
+                                value: values[i as usize].clone(),
+                            },
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |entries| Memtable::from_log(FileNumber(1), entries),
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("for_each-100k", |b| {
+        b.iter(|| {
+            let mut bytes = 0usize;
+            mem.for_each(|k, v| {
+                bytes += k.len() + v.value.len();
+                Ok::<_, ()>(())
+            })
+            .expect("visit");
+            bytes
+        });
+    });
     group.finish();
+}
+
+/// The resident set size of this process, in KiB, from `/proc/self/status`.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// `NOKV_BENCH_RSS=1 cargo bench --bench engine`: instead of benchmarking, insert 550K
+/// 16/100-byte records (about a 64 MiB memtable) into a fresh memtable and report how much
+/// the process's RSS grew, against the 116 bytes of key and value per record.
+fn report_memtable_rss() {
+    let records = 550_000u64;
+    let before = rss_kib();
+    let mem = Memtable::new(FileNumber(1));
+    let mut v = value(0);
+    for i in 0..records {
+        v[..8].copy_from_slice(&i.to_le_bytes());
+        mem.insert(&key(i), SeqNo(i + 1), ValueKind::Put, &v);
+    }
+    let after = rss_kib();
+    let raw = records * (16 + VALUE_LEN as u64);
+    let grown = (after - before) * 1024;
+    eprintln!(
+        "memtable RSS: {records} records, raw {:.1} MiB, RSS {before} KiB -> {after} KiB, \
+         grew {:.1} MiB = {:.3}x raw ({:.1} bytes/record), approximate_bytes {:.1} MiB",
+        raw as f64 / 1048576.0,
+        grown as f64 / 1048576.0,
+        grown as f64 / raw as f64,
+        grown as f64 / records as f64,
+        mem.approximate_bytes() as f64 / 1048576.0,
+    );
+    assert_eq!(mem.len() as u64, records);
 }
 
 fn bench_get(c: &mut Criterion) {
@@ -248,4 +346,11 @@ criterion_group!(
     bench_get,
     bench_reopen
 );
-criterion_main!(benches);
+fn main() {
+    if std::env::var_os("NOKV_BENCH_RSS").is_some() {
+        report_memtable_rss();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -4,16 +4,24 @@
 //! holds, so when the memtable is flushed, the segment can go. Only the newest version of a
 //! key is kept (the engine has no snapshots), so a flushed table has one entry per key.
 //! Readers take a read lock for a lookup; no lock is held across I/O.
+//!
+//! The map is an arena-backed skiplist ([`skiplist`]): keys, values and the index's links are
+//! appended to 4 MiB byte chunks, with no heap allocation per entry. For 16-byte keys and
+//! 100-byte values an entry costs about 142 bytes of memory, 1.23 times its data.
 
-use std::collections::BTreeMap;
+mod skiplist;
+
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use crate::types::{FileNumber, RangeTombstone, SeqNo, ValueKind};
 
-/// Bookkeeping bytes charged per entry on top of key and value (map node, seq, kind).
-const ENTRY_OVERHEAD: u64 = 32;
+use skiplist::{Inserted, SkipList};
+
+/// Bookkeeping bytes charged per entry on top of key and value: the skiplist node's header
+/// and its average tower of 4/3 links.
+const ENTRY_OVERHEAD: u64 = skiplist::NODE_HEADER as u64 + 5;
 
 /// The newest entry of one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,19 +37,33 @@ pub struct MemValue {
 /// An ordered in-memory table bound to one WAL segment.
 #[derive(Debug)]
 pub struct Memtable {
-    map: RwLock<BTreeMap<Vec<u8>, MemValue>>,
+    list: RwLock<SkipList>,
     /// Range deletes, in arrival order (usually few).
     tombstones: RwLock<Vec<RangeTombstone>>,
+    /// Bytes of the live entries (see [`Memtable::approximate_bytes`]).
     bytes: AtomicU64,
     max_seq: AtomicU64,
     wal: FileNumber,
+}
+
+/// The first 8 bytes of `key`, big-endian, zero-padded: ordering by it never contradicts
+/// ordering by key, and equal prefixes fall back to the whole key.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+fn entry_bytes(key: &[u8], value_len: usize) -> u64 {
+    key.len() as u64 + value_len as u64 + ENTRY_OVERHEAD
 }
 
 impl Memtable {
     /// An empty memtable whose writes are logged in WAL segment `wal`.
     pub fn new(wal: FileNumber) -> Self {
         Memtable {
-            map: RwLock::new(BTreeMap::new()),
+            list: RwLock::new(SkipList::new()),
             tombstones: RwLock::new(Vec::new()),
             bytes: AtomicU64::new(0),
             max_seq: AtomicU64::new(0),
@@ -50,8 +72,9 @@ impl Memtable {
     }
 
     /// A memtable holding `entries`, given in log order (a later entry of a key replaces an
-    /// earlier one). Sorting once and building the map in bulk is several times faster than
-    /// inserting one by one: this is how WAL replay fills memtables.
+    /// earlier one, unless it has an older sequence number, as with [`Memtable::insert`]).
+    /// Sorting compact indices once and appending to the skiplist in key order is several
+    /// times faster than inserting one by one: this is how WAL replay fills memtables.
     pub fn from_log(wal: FileNumber, mut entries: Vec<(Vec<u8>, MemValue)>) -> Self {
         let mut tombstones = Vec::new();
         if entries
@@ -70,21 +93,39 @@ impl Memtable {
                 false
             });
         }
-        // `BTreeMap::from_iter` sorts stably and keeps the last of equal keys.
-        let map: BTreeMap<Vec<u8>, MemValue> = entries.into_iter().collect();
-        let bytes = map
+        // Sort (key prefix, index) pairs: most comparisons never leave this array. Equal keys
+        // end up by ascending (seq, position), so the last of a run is the one that wins.
+        let mut order: Vec<(u64, usize)> = entries
             .iter()
-            .map(|(k, v)| k.len() as u64 + v.value.len() as u64 + ENTRY_OVERHEAD)
-            .chain(tombstones.iter().map(tombstone_bytes))
-            .sum();
-        let max_seq = map
-            .values()
-            .map(|v| v.seq.0)
-            .chain(tombstones.iter().map(|t| t.seq.0))
-            .max()
-            .unwrap_or(0);
+            .enumerate()
+            .map(|(i, (key, _))| (key_prefix(key), i))
+            .collect();
+        order.sort_unstable_by(|&(pa, a), &(pb, b)| {
+            pa.cmp(&pb).then_with(|| {
+                let (ka, va) = &entries[a];
+                let (kb, vb) = &entries[b];
+                ka.cmp(kb).then(va.seq.cmp(&vb.seq)).then(a.cmp(&b))
+            })
+        });
+        let mut list = SkipList::new();
+        let mut tails = SkipList::empty_tails();
+        let mut bytes: u64 = tombstones.iter().map(tombstone_bytes).sum();
+        let mut max_seq = tombstones.iter().map(|t| t.seq.0).max().unwrap_or(0);
+        for (n, &(prefix, i)) in order.iter().enumerate() {
+            let (key, v) = &entries[i];
+            if let Some(&(next_prefix, j)) = order.get(n + 1) {
+                if next_prefix == prefix && entries[j].0 == *key {
+                    continue;
+                }
+            }
+            list.push_sorted(&mut tails, key, v.seq, v.kind, &v.value);
+            bytes += entry_bytes(key, v.value.len());
+            max_seq = max_seq.max(v.seq.0);
+        }
+        drop(order);
+        drop(entries);
         Memtable {
-            map: RwLock::new(map),
+            list: RwLock::new(list),
             tombstones: RwLock::new(tombstones),
             bytes: AtomicU64::new(bytes),
             max_seq: AtomicU64::new(max_seq),
@@ -99,8 +140,8 @@ impl Memtable {
 
     /// Inserts an entry; an older sequence number than the stored one is ignored.
     pub fn insert(&self, key: &[u8], seq: SeqNo, kind: ValueKind, value: &[u8]) {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        self.insert_locked(&mut map, key, seq, kind, value);
+        let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
+        self.insert_locked(&mut list, key, seq, kind, value);
     }
 
     /// Inserts a run of entries under one lock acquisition: entry `i` gets `first_seq + i`.
@@ -109,15 +150,15 @@ impl Memtable {
         first_seq: SeqNo,
         ops: impl IntoIterator<Item = (ValueKind, &'a [u8], &'a [u8])>,
     ) {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
         for (i, (kind, key, value)) in ops.into_iter().enumerate() {
-            self.insert_locked(&mut map, key, SeqNo(first_seq.0 + i as u64), kind, value);
+            self.insert_locked(&mut list, key, SeqNo(first_seq.0 + i as u64), kind, value);
         }
     }
 
     fn insert_locked(
         &self,
-        map: &mut BTreeMap<Vec<u8>, MemValue>,
+        list: &mut SkipList,
         key: &[u8],
         seq: SeqNo,
         kind: ValueKind,
@@ -138,25 +179,17 @@ impl Memtable {
             self.max_seq.fetch_max(seq.0, Ordering::Relaxed);
             return;
         }
-        let new = MemValue {
-            seq,
-            kind,
-            value: value.to_vec(),
-        };
-        let added = key.len() as u64 + value.len() as u64 + ENTRY_OVERHEAD;
-        match map.get_mut(key) {
-            Some(old) => {
-                if old.seq > seq {
-                    return;
-                }
-                let removed = key.len() as u64 + old.value.len() as u64 + ENTRY_OVERHEAD;
-                *old = new;
-                self.bytes.fetch_add(added, Ordering::Relaxed);
-                self.bytes.fetch_sub(removed, Ordering::Relaxed);
+        match list.insert(key, seq, kind, value) {
+            Inserted::Ignored => return,
+            Inserted::New => {
+                self.bytes
+                    .fetch_add(entry_bytes(key, value.len()), Ordering::Relaxed);
             }
-            None => {
-                map.insert(key.to_vec(), new);
-                self.bytes.fetch_add(added, Ordering::Relaxed);
+            Inserted::Replaced(old_len) => {
+                self.bytes
+                    .fetch_add(entry_bytes(key, value.len()), Ordering::Relaxed);
+                self.bytes
+                    .fetch_sub(entry_bytes(key, old_len), Ordering::Relaxed);
             }
         }
         self.max_seq.fetch_max(seq.0, Ordering::Relaxed);
@@ -164,21 +197,26 @@ impl Memtable {
 
     /// The newest entry of `key`, tombstones included.
     pub fn get(&self, key: &[u8]) -> Option<MemValue> {
-        self.map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned()
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        list.get(key).map(|e| MemValue {
+            seq: e.seq,
+            kind: e.kind,
+            value: e.value.to_vec(),
+        })
     }
 
-    /// Approximate memory held by entries, in bytes.
+    /// Approximate memory held by the live entries, in bytes: key, value and a fixed
+    /// per-entry overhead for each key's newest entry, plus the range tombstones. Arena
+    /// bytes left behind by overwrites (an old value too short to take the new one in place)
+    /// are not counted, nor is the unused tail of the current chunk. Only statistics read
+    /// this; rotation follows the WAL's size.
     pub fn approximate_bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
 
     /// Number of keys (tombstones included).
     pub fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.list.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// True when no write has reached this memtable.
@@ -217,9 +255,19 @@ impl Memtable {
         &self,
         mut visit: impl FnMut(&[u8], &MemValue) -> Result<(), E>,
     ) -> Result<(), E> {
-        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        for (key, value) in map.iter() {
-            visit(key, value)?;
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        // One value buffer for the whole walk: no allocation per entry.
+        let mut scratch = MemValue {
+            seq: SeqNo(0),
+            kind: ValueKind::Put,
+            value: Vec::new(),
+        };
+        for entry in list.iter_from(None) {
+            scratch.seq = entry.seq;
+            scratch.kind = entry.kind;
+            scratch.value.clear();
+            scratch.value.extend_from_slice(entry.value);
+            visit(entry.key, &scratch)?;
         }
         Ok(())
     }
@@ -227,10 +275,24 @@ impl Memtable {
     /// Up to `limit` entries with keys from `lower` on, in key order: a scan pages through a
     /// live memtable without holding its lock.
     pub fn page(&self, lower: Bound<&[u8]>, limit: usize) -> Vec<(Vec<u8>, MemValue)> {
-        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.range::<[u8], _>((lower, Bound::Unbounded))
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        let from = match lower {
+            Bound::Included(key) => Some((key, false)),
+            Bound::Excluded(key) => Some((key, true)),
+            Bound::Unbounded => None,
+        };
+        list.iter_from(from)
             .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|e| {
+                (
+                    e.key.to_vec(),
+                    MemValue {
+                        seq: e.seq,
+                        kind: e.kind,
+                        value: e.value.to_vec(),
+                    },
+                )
+            })
             .collect()
     }
 }
@@ -352,3 +414,6 @@ mod tests {
         assert_eq!(rebuilt.len(), 0);
     }
 }
+
+#[cfg(test)]
+mod model_tests;
