@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::memtable::Memtable;
-use crate::sst::{Table, TableIter};
+use crate::sst::{Table, TableIter, TableRevIter};
 use crate::types::{SeqNo, ValueKind};
 
 /// One entry of the merged stream.
@@ -40,20 +40,34 @@ pub enum Source {
         buffer: VecDeque<MergeEntry>,
         /// Where the next page starts.
         next_from: Option<Vec<u8>>,
-        /// The first page starts here (inclusive).
+        /// The first page starts here (forward: inclusive lower bound; reverse: exclusive
+        /// upper bound).
         start: Option<Vec<u8>>,
         /// No page left.
         exhausted: bool,
+        /// Descending key order.
+        reverse: bool,
     },
     /// Tables with disjoint key ranges, in key order (one L0 table, or a deeper level).
     Tables {
-        /// Tables not yet opened.
+        /// Tables not yet opened, in the order they are read.
         pending: VecDeque<Arc<Table>>,
         /// The table being read.
-        current: Option<TableIter>,
-        /// Position every table at this key first.
+        current: Option<Cursor>,
+        /// Position every table at this key first (forward: first key `>=`; reverse: last
+        /// key `<`).
         start: Option<Vec<u8>>,
+        /// Descending key order.
+        reverse: bool,
     },
+}
+
+/// A table iterator in either direction.
+pub enum Cursor {
+    /// Ascending.
+    Forward(TableIter),
+    /// Descending.
+    Reverse(TableRevIter),
 }
 
 impl Source {
@@ -65,6 +79,30 @@ impl Source {
             next_from: None,
             start: start.map(<[u8]>::to_vec),
             exhausted: false,
+            reverse: false,
+        }
+    }
+
+    /// A memtable source in descending order, from the last key before `end` (exclusive).
+    pub fn memtable_rev(memtable: Arc<Memtable>, end: Option<&[u8]>) -> Source {
+        Source::Memtable {
+            memtable,
+            buffer: VecDeque::new(),
+            next_from: None,
+            start: end.map(<[u8]>::to_vec),
+            exhausted: false,
+            reverse: true,
+        }
+    }
+
+    /// A descending source over disjoint tables given in descending key order, from the
+    /// last key before `end` (exclusive).
+    pub fn tables_rev(tables: impl IntoIterator<Item = Arc<Table>>, end: Option<&[u8]>) -> Source {
+        Source::Tables {
+            pending: tables.into_iter().collect(),
+            current: None,
+            start: end.map(<[u8]>::to_vec),
+            reverse: true,
         }
     }
 
@@ -74,6 +112,7 @@ impl Source {
             pending: tables.into_iter().collect(),
             current: None,
             start: start.map(<[u8]>::to_vec),
+            reverse: false,
         }
     }
 
@@ -85,14 +124,23 @@ impl Source {
                 next_from,
                 start,
                 exhausted,
+                reverse,
             } => {
                 if buffer.is_empty() && !*exhausted {
-                    let lower = match (next_from.as_deref(), start.as_deref()) {
-                        (Some(after), _) => Bound::Excluded(after),
-                        (None, Some(start)) => Bound::Included(start),
-                        (None, None) => Bound::Unbounded,
+                    let page = if *reverse {
+                        let upper = match (next_from.as_deref(), start.as_deref()) {
+                            (Some(before), _) | (None, Some(before)) => Bound::Excluded(before),
+                            (None, None) => Bound::Unbounded,
+                        };
+                        memtable.page_rev(upper, MEMTABLE_PAGE)
+                    } else {
+                        let lower = match (next_from.as_deref(), start.as_deref()) {
+                            (Some(after), _) => Bound::Excluded(after),
+                            (None, Some(start)) => Bound::Included(start),
+                            (None, None) => Bound::Unbounded,
+                        };
+                        memtable.page(lower, MEMTABLE_PAGE)
                     };
-                    let page = memtable.page(lower, MEMTABLE_PAGE);
                     if page.len() < MEMTABLE_PAGE {
                         *exhausted = true;
                     }
@@ -112,19 +160,28 @@ impl Source {
                 pending,
                 current,
                 start,
+                reverse,
             } => loop {
                 if current.is_none() {
                     let Some(table) = pending.pop_front() else {
                         return Ok(None);
                     };
-                    let mut iter = table.iter();
-                    if let Some(key) = start.as_deref() {
-                        iter.seek(key)?;
-                    }
-                    *current = Some(iter);
+                    *current = Some(if *reverse {
+                        Cursor::Reverse(table.iter_rev(start.as_deref().map(|k| (k, true)))?)
+                    } else {
+                        let mut iter = table.iter();
+                        if let Some(key) = start.as_deref() {
+                            iter.seek(key)?;
+                        }
+                        Cursor::Forward(iter)
+                    });
                 }
-                if let Some(iter) = current.as_mut() {
-                    match iter.next() {
+                if let Some(cursor) = current.as_mut() {
+                    let next = match cursor {
+                        Cursor::Forward(iter) => iter.next(),
+                        Cursor::Reverse(iter) => iter.next(),
+                    };
+                    match next {
                         Some(entry) => {
                             let entry = entry?;
                             return Ok(Some(MergeEntry {
@@ -142,10 +199,12 @@ impl Source {
     }
 }
 
-/// Merges sources into one stream of the newest entry per key, in key order.
+/// Merges sources into one stream of the newest entry per key, in key order (or descending
+/// key order for reverse sources).
 pub struct MergeIter {
     sources: Vec<Source>,
     heads: Vec<Option<MergeEntry>>,
+    reverse: bool,
 }
 
 impl MergeIter {
@@ -153,12 +212,28 @@ impl MergeIter {
     ///
     /// # Errors
     /// The first read error of any source.
-    pub fn new(mut sources: Vec<Source>) -> Result<MergeIter> {
+    pub fn new(sources: Vec<Source>) -> Result<MergeIter> {
+        Self::build(sources, false)
+    }
+
+    /// Merges descending `sources` (newest first) into descending key order.
+    ///
+    /// # Errors
+    /// The first read error of any source.
+    pub fn new_rev(sources: Vec<Source>) -> Result<MergeIter> {
+        Self::build(sources, true)
+    }
+
+    fn build(mut sources: Vec<Source>, reverse: bool) -> Result<MergeIter> {
         let mut heads = Vec::with_capacity(sources.len());
         for source in &mut sources {
             heads.push(source.next()?);
         }
-        Ok(MergeIter { sources, heads })
+        Ok(MergeIter {
+            sources,
+            heads,
+            reverse,
+        })
     }
 
     /// The next key's newest entry, or `None` at the end.
@@ -172,7 +247,12 @@ impl MergeIter {
             let better = match best.and_then(|b| self.heads[b].as_ref()) {
                 None => true,
                 Some(current) => {
-                    head.key < current.key || (head.key == current.key && head.seq > current.seq)
+                    let first = if self.reverse {
+                        head.key > current.key
+                    } else {
+                        head.key < current.key
+                    };
+                    first || (head.key == current.key && head.seq > current.seq)
                 }
             };
             if better {

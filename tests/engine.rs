@@ -529,3 +529,91 @@ fn a_read_only_open_serves_reads_refuses_writes_and_writes_nothing_at_close() {
     db.close().unwrap();
     assert_eq!(files_with_bytes(&vfs), before);
 }
+
+#[test]
+fn scans_stream_in_both_directions_with_bounds_and_prefixes() {
+    let vfs = MemVfs::new();
+    let db = open_mem(&vfs, small_options()).unwrap();
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for p in [&b"a"[..], b"ab", b"b", b"\xff", b"\xff\xff"] {
+        for i in 0..150u32 {
+            let mut k = p.to_vec();
+            k.extend_from_slice(format!("{i:04}").as_bytes());
+            db.put(&k, &k).unwrap();
+            all.push(k);
+        }
+        db.flush().unwrap();
+    }
+    // Newer versions in the memtable, some deletes in between.
+    for k in all.iter().step_by(7) {
+        db.put(k, b"new").unwrap();
+    }
+    for k in all.iter().step_by(11) {
+        db.delete(k).unwrap();
+    }
+    all.sort();
+    let expected_keys = |opts: &nokv::ScanOptions| -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = db
+            .scan(&nokv::ScanOptions {
+                reverse: false,
+                limit: None,
+                ..opts.clone()
+            })
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
+        if opts.reverse {
+            keys.reverse();
+        }
+        keys.truncate(opts.limit.unwrap_or(usize::MAX));
+        keys
+    };
+    for prefix in [
+        None,
+        Some(b"a".to_vec()),
+        Some(b"\xff".to_vec()),
+        Some(b"ab0".to_vec()),
+    ] {
+        for (start, end) in [
+            (None, None),
+            (Some(b"ab0050".to_vec()), None),
+            (None, Some(b"b0100".to_vec())),
+            (Some(b"a0010".to_vec()), Some(b"\xff0003".to_vec())),
+        ] {
+            for limit in [None, Some(1), Some(37)] {
+                let opts = nokv::ScanOptions {
+                    start: start.clone(),
+                    end: end.clone(),
+                    prefix: prefix.clone(),
+                    limit,
+                    reverse: true,
+                };
+                let got: Vec<Vec<u8>> = db.scan(&opts).unwrap().map(|r| r.unwrap().0).collect();
+                assert_eq!(got, expected_keys(&opts), "{opts:?}");
+                // The forward scan agrees with a filter over every key.
+                let forward: Vec<Vec<u8>> = db
+                    .scan(&nokv::ScanOptions {
+                        reverse: false,
+                        ..opts.clone()
+                    })
+                    .unwrap()
+                    .map(|r| r.unwrap().0)
+                    .collect();
+                let by_hand: Vec<Vec<u8>> = all
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| {
+                        db.get(k).unwrap().is_some()
+                            && start.as_ref().is_none_or(|s| *k >= s)
+                            && end.as_ref().is_none_or(|e| *k < e)
+                            && prefix.as_ref().is_none_or(|p| k.starts_with(p))
+                    })
+                    .map(|(_, k)| k.clone())
+                    .take(limit.unwrap_or(usize::MAX))
+                    .collect();
+                assert_eq!(forward, by_hand, "{opts:?}");
+            }
+        }
+    }
+    db.close().unwrap();
+}

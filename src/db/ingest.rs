@@ -191,25 +191,8 @@ impl Ingest<'_> {
             next_file_number: Some(FileNumber(inner.next_file.load(Ordering::SeqCst))),
             last_sequence: Some(self.seq.max(current.version.last_sequence)),
         };
-        let version = current
-            .version
-            .apply(&edit)
-            .map_err(|reason| Error::corruption(&inner.dir, 0, reason))?;
-        // IMPORTANT: the commit point; every table was installed durably before it.
-        if let Err(err) = state.manifest.append(&edit) {
-            drop(state);
-            inner.poison_with(format!("manifest append failed: {err}"));
-            return Err(err);
-        }
-        {
-            let mut view = inner.view.write().unwrap_or_else(|e| e.into_inner());
-            let mut next = (**view).clone();
-            let mut tables = (*next.tables).clone();
-            tables.extend(opened);
-            next.tables = Arc::new(tables);
-            next.version = Arc::new(version);
-            *view = Arc::new(next);
-        }
+        drop(current);
+        inner.commit(&mut state, &edit, opened, None)?;
         drop(state);
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);

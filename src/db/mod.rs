@@ -372,26 +372,16 @@ impl Db {
         read::get(&view, key)
     }
 
-    /// Live entries in key order (or reverse), bounded as `options` says. The scan reads a
-    /// consistent set of tables; memtables are read page by page, so writes made during the
-    /// scan may or may not be seen.
+    /// Live entries in key order (or reverse), bounded as `options` says. Both directions
+    /// stream: memory stays bounded whatever the range. The scan reads a consistent set of
+    /// tables; memtables are read page by page, so writes made during the scan may or may not
+    /// be seen.
     ///
     /// # Errors
     /// I/O errors or corruption met while reading; the iterator also yields them.
     pub fn scan(&self, options: &ScanOptions) -> Result<Scan> {
         let view = self.inner.read_view();
-        if !options.reverse {
-            return Ok(Box::new(read::ScanIter::new(&view, options)?));
-        }
-        let forward = ScanOptions {
-            limit: None,
-            reverse: false,
-            ..options.clone()
-        };
-        let mut all = read::ScanIter::new(&view, &forward)?.collect::<Result<Vec<_>>>()?;
-        all.reverse();
-        all.truncate(options.limit.unwrap_or(usize::MAX));
-        Ok(Box::new(all.into_iter().map(Ok)))
+        Ok(Box::new(read::ScanIter::new(&view, options)?))
     }
 
     /// Rotates the active memtable (if it holds anything) and waits until every queued flush
@@ -541,6 +531,18 @@ impl Inner {
         drop(poison);
         // Wake writers stalled on the flush queue so they see the failure.
         let _state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.flush_done.notify_all();
+    }
+
+    /// [`Inner::poison_with`] for a caller that holds the state lock (the condvar's mutex), so
+    /// waking the waiters needs no second lock.
+    fn poison_locked(&self, message: String) {
+        let mut poison = self.poison.lock().unwrap_or_else(|e| e.into_inner());
+        if poison.is_none() {
+            *poison = Some(message);
+        }
+        self.poisoned.store(true, Ordering::SeqCst);
+        drop(poison);
         self.flush_done.notify_all();
     }
 
@@ -801,41 +803,74 @@ impl Inner {
             next_file_number: Some(FileNumber(self.next_file.load(Ordering::SeqCst))),
             last_sequence: Some(memtable.max_seq().max(current.version.last_sequence)),
         };
-        let version = current
-            .version
-            .apply(&edit)
-            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
-        // IMPORTANT: the commit point. On error the table file stays: the record may or may
-        // not be durable, and recovery sorts it out (a referenced table, or an orphan).
-        state.manifest.append(&edit)?;
-        let installed = Instant::now();
+        // On error the table file stays: the record may or may not be durable, and recovery
+        // sorts it out (a referenced table, or an orphan).
+        let added: Vec<(FileNumber, Arc<Table>)> = table.map(|t| (number, t)).into_iter().collect();
+        let installed = self.commit(&mut state, &edit, added, Some(memtable))?;
         if let Some(meta) = &meta {
             self.metrics
                 .built(installed.duration_since(dequeued), meta.size, meta.entries);
         } else {
             self.metrics.built(installed.duration_since(dequeued), 0, 0);
         }
-        {
-            // IMPORTANT: the table becomes visible and the memtable goes in one swap, so a
-            // reader sees one or the other, never neither.
-            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
-            let mut next = (**view).clone();
-            next.imms.retain(|m| !Arc::ptr_eq(m, memtable));
-            next.version = Arc::new(version);
-            if let Some(table) = table {
-                let mut tables = (*next.tables).clone();
-                tables.insert(number, table);
-                next.tables = Arc::new(tables);
-            }
-            *view = Arc::new(next);
-        }
         self.reclaim_wal(&mut state, task.next_wal);
-        let rewrite = self.maybe_rewrite_manifest(&mut state);
         state.outstanding = state.outstanding.saturating_sub(1);
         drop(state);
         self.metrics.released(installed.elapsed());
         self.flush_done.notify_all();
-        rewrite
+        Ok(())
+    }
+
+    /// Logs `edit` and makes its result visible, under the state lock: the version edit is
+    /// appended and fsynced (the commit point; a failure poisons the engine), then one view
+    /// swap installs the new version and the `added` tables, sets the tables the edit removes
+    /// aside for deletion once no reader holds them, and drops `released` (a flushed
+    /// memtable), so a reader sees the data before or after, never neither. Returns when the
+    /// edit became durable.
+    fn commit(
+        &self,
+        state: &mut MutexGuard<'_, State>,
+        edit: &VersionEdit,
+        added: Vec<(FileNumber, Arc<Table>)>,
+        released: Option<&Arc<Memtable>>,
+    ) -> Result<Instant> {
+        let current = self.read_view();
+        let version = current
+            .version
+            .apply(edit)
+            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
+        // IMPORTANT: the commit point; every added table was installed durably before it.
+        if let Err(err) = state.manifest.append(edit) {
+            self.poison_locked(format!("manifest append failed: {err}"));
+            return Err(err);
+        }
+        let durable = Instant::now();
+        {
+            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+            let mut next = (**view).clone();
+            if let Some(memtable) = released {
+                next.imms.retain(|m| !Arc::ptr_eq(m, memtable));
+            }
+            if !added.is_empty() || !edit.removed.is_empty() {
+                let mut tables = (*next.tables).clone();
+                for (_, number) in &edit.removed {
+                    if let Some(table) = tables.remove(number) {
+                        state.obsolete.push(table);
+                    }
+                }
+                tables.extend(added);
+                next.tables = Arc::new(tables);
+            }
+            next.version = Arc::new(version);
+            *view = Arc::new(next);
+        }
+        self.purge_obsolete(state);
+        if let Err(err) = self.maybe_rewrite_manifest(state) {
+            // Which manifest CURRENT names is now uncertain: stop logging edits.
+            self.poison_locked(format!("manifest rewrite failed: {err}"));
+            return Err(err);
+        }
+        Ok(durable)
     }
 
     /// Deletes the segments the checkpoint covers. A failed delete is harmless (recovery
@@ -980,46 +1015,21 @@ impl Inner {
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.read_view();
-        let removed: Vec<(u32, FileNumber)> = task
-            .all_inputs()
-            .map(|t| (level_of(&current.version, t.number), t.number))
-            .collect();
         let edit = VersionEdit {
             added: outputs
                 .iter()
                 .map(|m| (task.output_level, m.clone()))
                 .collect(),
-            removed: removed.clone(),
+            removed: task
+                .all_inputs()
+                .map(|t| (level_of(&current.version, t.number), t.number))
+                .collect(),
             wal_checkpoint: None,
             next_file_number: Some(FileNumber(self.next_file.load(Ordering::SeqCst))),
             last_sequence: None,
         };
-        let version = current
-            .version
-            .apply(&edit)
-            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
-        // IMPORTANT: the commit point; outputs were installed durably before it.
-        if let Err(err) = state.manifest.append(&edit) {
-            drop(state);
-            self.poison_with(format!("manifest append failed: {err}"));
-            return Err(err);
-        }
-        {
-            let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
-            let mut next = (**view).clone();
-            let mut tables = (*next.tables).clone();
-            for (_, number) in &removed {
-                if let Some(table) = tables.remove(number) {
-                    state.obsolete.push(table);
-                }
-            }
-            tables.extend(opened);
-            next.tables = Arc::new(tables);
-            next.version = Arc::new(version);
-            *view = Arc::new(next);
-        }
-        self.purge_obsolete(&mut state);
-        let rewrite = self.maybe_rewrite_manifest(&mut state);
+        drop(current);
+        self.commit(&mut state, &edit, opened, None)?;
         drop(state);
         if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
             if let Some(slot) = cursor.get_mut(task.level as usize) {
@@ -1039,7 +1049,6 @@ impl Inner {
             stats.max_ms = stats.max_ms.max(elapsed);
         }
         self.flush_done.notify_all();
-        rewrite?;
         Ok(outputs)
     }
 

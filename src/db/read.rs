@@ -9,7 +9,7 @@ use crate::merge::{MergeIter, Source, Tombstones};
 use crate::sst::Table;
 use crate::types::{SeqNo, TableMeta, ValueKind};
 
-/// What [`crate::Db::scan`] returns.
+/// What [`crate::Db::scan`] reads.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// First key (inclusive).
@@ -99,57 +99,87 @@ pub(crate) fn view_tombstones(view: &ReadView) -> Tombstones {
 pub struct ScanIter {
     merge: MergeIter,
     tombstones: Tombstones,
-    end: Option<Vec<u8>>,
+    /// First key (inclusive).
+    lower: Option<Vec<u8>>,
+    /// Key to stop before (exclusive).
+    upper: Option<Vec<u8>>,
     prefix: Option<Vec<u8>>,
+    reverse: bool,
     remaining: usize,
     failed: bool,
 }
 
 impl ScanIter {
     pub(crate) fn new(view: &ReadView, options: &ScanOptions) -> Result<ScanIter> {
-        let mut start = options.start.clone();
+        // Bounds: [lower, upper), narrowed by the prefix.
+        let mut lower = options.start.clone();
+        let mut upper = options.end.clone();
         if let Some(prefix) = &options.prefix {
-            if start.as_deref().is_none_or(|s| s < prefix.as_slice()) {
-                start = Some(prefix.clone());
+            if lower.as_deref().is_none_or(|s| s < prefix.as_slice()) {
+                lower = Some(prefix.clone());
+            }
+            if let Some(after) = prefix_successor(prefix) {
+                if upper.as_deref().is_none_or(|e| e > after.as_slice()) {
+                    upper = Some(after);
+                }
             }
         }
-        let start_ref = start.as_deref();
+        let (lo, hi) = (lower.as_deref(), upper.as_deref());
+        let reverse = options.reverse;
         // Newest source first.
         let mut sources = Vec::new();
         for memtable in std::iter::once(&view.active).chain(view.imms.iter().rev()) {
-            sources.push(Source::memtable(Arc::clone(memtable), start_ref));
+            let memtable = Arc::clone(memtable);
+            sources.push(if reverse {
+                Source::memtable_rev(memtable, hi)
+            } else {
+                Source::memtable(memtable, lo)
+            });
         }
         for (level, metas) in view.version.levels.iter().enumerate() {
             let relevant = |m: &&Arc<TableMeta>| {
-                start_ref.is_none_or(|s| m.largest.as_slice() >= s)
-                    && options
-                        .end
-                        .as_deref()
-                        .is_none_or(|e| m.smallest.as_slice() < e)
+                lo.is_none_or(|s| m.largest.as_slice() >= s)
+                    && hi.is_none_or(|e| m.smallest.as_slice() < e)
+            };
+            let tables = |metas: Vec<&Arc<TableMeta>>| {
+                metas
+                    .into_iter()
+                    .map(|meta| table_of(view, meta).map(Arc::clone))
+                    .collect::<Result<Vec<_>>>()
+            };
+            let source = |tables: Vec<Arc<Table>>| {
+                if reverse {
+                    Source::tables_rev(tables, hi)
+                } else {
+                    Source::tables(tables, lo)
+                }
             };
             if level == 0 {
                 for meta in metas.iter().filter(relevant) {
-                    sources.push(Source::tables(
-                        [Arc::clone(table_of(view, meta)?)],
-                        start_ref,
-                    ));
+                    sources.push(source(tables(vec![meta])?));
                 }
             } else {
-                let tables = metas
-                    .iter()
-                    .filter(relevant)
-                    .map(|meta| table_of(view, meta).map(Arc::clone))
-                    .collect::<Result<Vec<_>>>()?;
-                if !tables.is_empty() {
-                    sources.push(Source::tables(tables, start_ref));
+                let mut chosen: Vec<&Arc<TableMeta>> = metas.iter().filter(relevant).collect();
+                if reverse {
+                    chosen.reverse();
+                }
+                if !chosen.is_empty() {
+                    sources.push(source(tables(chosen)?));
                 }
             }
         }
+        let merge = if reverse {
+            MergeIter::new_rev(sources)?
+        } else {
+            MergeIter::new(sources)?
+        };
         Ok(ScanIter {
-            merge: MergeIter::new(sources)?,
+            merge,
             tombstones: view_tombstones(view),
-            end: options.end.clone(),
+            lower,
+            upper,
             prefix: options.prefix.clone(),
+            reverse,
             remaining: options.limit.unwrap_or(usize::MAX),
             failed: false,
         })
@@ -160,21 +190,16 @@ impl ScanIter {
             let Some(entry) = self.merge.next_entry()? else {
                 return Ok(None);
             };
-            if self
-                .end
-                .as_deref()
-                .is_some_and(|end| entry.key.as_slice() >= end)
-            {
+            let key = entry.key.as_slice();
+            let past_the_end = if self.reverse {
+                self.lower.as_deref().is_some_and(|lo| key < lo)
+            } else {
+                self.upper.as_deref().is_some_and(|hi| key >= hi)
+            };
+            if past_the_end || self.prefix.as_deref().is_some_and(|p| !key.starts_with(p)) {
                 return Ok(None);
             }
-            if self
-                .prefix
-                .as_deref()
-                .is_some_and(|p| !entry.key.starts_with(p))
-            {
-                return Ok(None);
-            }
-            if entry.kind != ValueKind::Put || self.tombstones.hides(&entry.key, entry.seq) {
+            if entry.kind != ValueKind::Put || self.tombstones.hides(key, entry.seq) {
                 continue;
             }
             self.remaining -= 1;
@@ -182,6 +207,19 @@ impl ScanIter {
         }
         Ok(None)
     }
+}
+
+/// The smallest key greater than every key starting with `prefix`, if any (`None` for an
+/// all-0xff prefix).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < 0xff {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
 }
 
 impl Iterator for ScanIter {

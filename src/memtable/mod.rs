@@ -297,6 +297,32 @@ impl Memtable {
     }
 }
 
+impl Memtable {
+    /// Up to `limit` entries with keys up to `upper`, in descending key order (reverse scans
+    /// page through a live memtable the same way forward ones do).
+    pub fn page_rev(&self, upper: Bound<&[u8]>, limit: usize) -> Vec<(Vec<u8>, MemValue)> {
+        let list = self.list.read().unwrap_or_else(|e| e.into_inner());
+        let from = match upper {
+            Bound::Included(key) => Some((key, false)),
+            Bound::Excluded(key) => Some((key, true)),
+            Bound::Unbounded => None,
+        };
+        list.iter_rev_from(from)
+            .take(limit)
+            .map(|e| {
+                (
+                    e.key.to_vec(),
+                    MemValue {
+                        seq: e.seq,
+                        kind: e.kind,
+                        value: e.value.to_vec(),
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
 fn tombstone_bytes(t: &RangeTombstone) -> u64 {
     t.start.len() as u64 + t.end.len() as u64 + ENTRY_OVERHEAD
 }

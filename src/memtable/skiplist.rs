@@ -439,6 +439,66 @@ impl SkipList {
     }
 }
 
+impl SkipList {
+    /// The last node with a key `< key` (`HEAD` when none).
+    fn last_before(&self, key: &[u8]) -> u32 {
+        let mut prev = [HEAD; MAX_HEIGHT];
+        self.seek(key, Some(&mut prev));
+        prev[0]
+    }
+
+    /// The last node of the list (`HEAD` when empty).
+    fn last(&self) -> u32 {
+        let mut node = HEAD;
+        for level in (0..self.height).rev() {
+            loop {
+                let next = self.next(node, level);
+                if next == NIL {
+                    break;
+                }
+                node = next;
+            }
+        }
+        node
+    }
+
+    /// Entries in descending key order from the last key `<= upper` (`None`: from the end),
+    /// or `< upper` when `exclusive`. Each step is one search (the links only go forward).
+    pub(super) fn iter_rev_from(&self, upper: Option<(&[u8], bool)>) -> RevIter<'_> {
+        let node = match upper {
+            None => self.last(),
+            Some((key, exclusive)) => {
+                let at = self.seek(key, None);
+                if !exclusive && at != NIL && self.key(at) == key {
+                    at
+                } else {
+                    self.last_before(key)
+                }
+            }
+        };
+        RevIter { list: self, node }
+    }
+}
+
+/// Entries in descending key order.
+pub(super) struct RevIter<'a> {
+    list: &'a SkipList,
+    node: u32,
+}
+
+impl<'a> Iterator for RevIter<'a> {
+    type Item = EntryRef<'a>;
+
+    fn next(&mut self) -> Option<EntryRef<'a>> {
+        if self.node == HEAD || self.node == NIL {
+            return None;
+        }
+        let entry = self.list.entry(self.node);
+        self.node = self.list.last_before(entry.key);
+        Some(entry)
+    }
+}
+
 /// Entries in key order.
 pub(super) struct Iter<'a> {
     list: &'a SkipList,

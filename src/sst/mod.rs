@@ -144,7 +144,7 @@ pub use bloom::key_hash;
 pub use cache::BlockCache;
 pub use check::{check_table, TableCheck, TableProblem};
 pub use format::{FOOTER_LEN, FORMAT_VERSION, MAGIC};
-pub use reader::{Table, TableIter, TableProperties};
+pub use reader::{Table, TableIter, TableProperties, TableRevIter};
 pub use writer::TableWriter;
 
 use crate::options::Options;

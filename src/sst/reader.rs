@@ -296,6 +296,38 @@ impl Table {
         }
     }
 
+    /// An iterator over every point entry in descending key order, from the last key
+    /// `<= upper` (`< upper` when `exclusive`; the last key when `upper` is `None`).
+    ///
+    /// # Errors
+    /// A damaged block while positioning, naming the file and offset.
+    pub fn iter_rev(self: &Arc<Self>, upper: Option<(&[u8], bool)>) -> Result<TableRevIter> {
+        let mut iter = TableRevIter {
+            table: Arc::clone(self),
+            block_idx: self.index.len(),
+            block: None,
+            remaining: 0,
+            done: false,
+        };
+        let Some((key, exclusive)) = upper else {
+            return Ok(iter);
+        };
+        let idx = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        if idx == self.index.len() {
+            return Ok(iter);
+        }
+        let block = self.read_block(idx)?;
+        let fault = |f: Fault| f.into_error(&self.path);
+        let mut below = block.lower_bound(key).map_err(fault)?;
+        if !exclusive && below < block.len() && block.key_at(below).map_err(fault)? == key {
+            below += 1;
+        }
+        iter.block_idx = idx;
+        iter.remaining = below;
+        iter.block = Some(block);
+        Ok(iter)
+    }
+
     /// Reads and verifies data block `idx`, through the cache when a cached copy exists
     /// (scans: they do not fill the cache).
     fn read_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
@@ -420,6 +452,61 @@ pub(super) fn cross_check(
         ));
     }
     Ok(())
+}
+
+/// A descending iterator over a table. Yields `Err` once on a damaged block, then ends.
+pub struct TableRevIter {
+    table: Arc<Table>,
+    /// The block being read (`index.len()` before the first step from the end).
+    block_idx: usize,
+    block: Option<Arc<DataBlock>>,
+    /// Entries of `block` not yet returned: the next one is `remaining - 1`.
+    remaining: usize,
+    done: bool,
+}
+
+impl Iterator for TableRevIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(block) = &self.block {
+                if self.remaining > 0 {
+                    self.remaining -= 1;
+                    return Some(match block.entry_at(self.remaining) {
+                        Ok(e) => Ok(Entry {
+                            key: e.key.to_vec(),
+                            seq: SeqNo(e.seq),
+                            kind: e.kind,
+                            value: e.value.to_vec(),
+                        }),
+                        Err(f) => {
+                            self.done = true;
+                            Err(f.into_error(&self.table.path))
+                        }
+                    });
+                }
+            }
+            if self.block_idx == 0 {
+                self.done = true;
+                return None;
+            }
+            self.block_idx -= 1;
+            match self.table.read_block(self.block_idx) {
+                Ok(block) => {
+                    self.remaining = block.len();
+                    self.block = Some(block);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
 }
 
 /// An ordered iterator over a table. Yields `Err` once on a damaged block, then ends.
