@@ -82,7 +82,7 @@ impl Default for Options {
             max_immutables: 4,
             durability: Durability::Strict,
             sync_writes: false,
-            block_size: 16 << 10,
+            block_size: 4 << 10,
             bloom_bits_per_key: 10,
             block_cache_bytes: 32 << 20,
             manifest_rewrite_threshold: 4 << 20,

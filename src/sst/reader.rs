@@ -47,6 +47,15 @@ pub struct TableProperties {
     pub largest: Vec<u8>,
 }
 
+/// The first 8 bytes of `key` as a big-endian integer, zero-padded. Comparing two prefixes
+/// orders keys correctly whenever the prefixes differ.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(bytes)
+}
+
 /// Filter blocks up to this size are read and verified at open; larger ones on first use.
 const EAGER_FILTER_BYTES: u64 = 4096;
 
@@ -58,6 +67,10 @@ pub struct Table {
     number: FileNumber,
     props: TableProperties,
     index: Vec<IndexEntry>,
+    /// The first 8 bytes of each index key as a big-endian integer (zero-padded), in one
+    /// contiguous array: the index search compares these and touches a full key only on a
+    /// tie, instead of chasing one heap pointer per step.
+    index_prefixes: Vec<u64>,
     /// Where the bloom filter block is; it is read (and CRC-checked) on the first lookup, so
     /// opening a table costs only its footer, properties, index and meta block.
     filter_handle: Handle,
@@ -185,6 +198,7 @@ impl Table {
             size,
             number: number_from_path(path),
             props,
+            index_prefixes: index.iter().map(|e| key_prefix(&e.last_key)).collect(),
             index,
             filter_handle: footer.filter,
             filter: OnceLock::new(),
@@ -267,7 +281,7 @@ impl Table {
         if !self.may_contain(key)? {
             return Ok(None);
         }
-        let idx = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        let idx = self.first_block_reaching(key);
         if idx == self.index.len() {
             return Ok(None);
         }
@@ -312,7 +326,7 @@ impl Table {
         let Some((key, exclusive)) = upper else {
             return Ok(iter);
         };
-        let idx = self.index.partition_point(|e| e.last_key.as_slice() < key);
+        let idx = self.first_block_reaching(key);
         if idx == self.index.len() {
             return Ok(iter);
         }
@@ -326,6 +340,26 @@ impl Table {
         iter.remaining = below;
         iter.block = Some(block);
         Ok(iter)
+    }
+
+    /// The first data block whose last key is `>= key` (`index.len()` when none).
+    fn first_block_reaching(&self, key: &[u8]) -> usize {
+        let wanted = key_prefix(key);
+        let (mut lo, mut hi) = (0usize, self.index.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let below = match self.index_prefixes[mid].cmp(&wanted) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => self.index[mid].last_key.as_slice() < key,
+            };
+            if below {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Reads and verifies data block `idx`, through the cache when a cached copy exists
@@ -525,7 +559,7 @@ impl TableIter {
         self.block = None;
         self.entry_idx = 0;
         let index = &self.table.index;
-        self.block_idx = index.partition_point(|e| e.last_key.as_slice() < key);
+        self.block_idx = self.table.first_block_reaching(key);
         if self.block_idx == index.len() {
             return Ok(());
         }
