@@ -193,8 +193,7 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
 
     let mut seen = Seen::default();
     let mut all_blocks_read = true;
-    for (bi, entry) in index.iter().enumerate() {
-        let h = entry.handle;
+    for (bi, (last_key, h)) in index.iter().enumerate() {
         if !h.fits(footer_at) {
             check.push(Fault::new(
                 h.offset,
@@ -222,14 +221,14 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             continue;
         }
         let last = block.key_at(block.len() - 1).unwrap_or(&[]);
-        if last != entry.last_key.as_slice() {
+        if last != last_key {
             check.push(
                 Fault::new(
                     footer.index.offset,
                     "index_mismatch",
                     format!("index entry {bi} names a last key its block does not end with"),
                 )
-                .values(show_key(&entry.last_key), show_key(last)),
+                .values(show_key(last_key), show_key(last)),
             );
         }
     }

@@ -310,7 +310,7 @@ pub fn encode_index(entries: &[IndexEntry], buf: &mut Vec<u8>) {
 
 /// Decodes the index payload (the block at `offset`) and checks that its data blocks are in
 /// order, contiguous from offset 0, ending at `data_end`, with strictly increasing last keys.
-pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Vec<IndexEntry>, Fault> {
+pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Index, Fault> {
     let short = |d: &Decoder, e| {
         Fault::new(
             offset + d.position() as u64,
@@ -333,7 +333,20 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Vec<In
             ),
         ));
     }
-    let mut entries: Vec<IndexEntry> = Vec::with_capacity(count as usize);
+    if u32::try_from(payload.len()).is_err() {
+        return Err(Fault::new(
+            offset,
+            "bad_block",
+            "index block larger than 4 GiB",
+        ));
+    }
+    let count = count as usize;
+    let mut index = Index {
+        keys: Vec::with_capacity(payload.len()),
+        ends: Vec::with_capacity(count),
+        handles: Vec::with_capacity(count),
+        prefixes: Vec::with_capacity(count),
+    };
     let mut next_offset = 0u64;
     for i in 0..count {
         let at = offset + d.position() as u64;
@@ -353,21 +366,18 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Vec<In
                 ),
             ));
         }
-        if let Some(prev) = entries.last() {
-            if prev.last_key.as_slice() >= key {
+        if let Some(prev) = index.len().checked_sub(1).map(|j| index.last_key(j)) {
+            if prev >= key {
                 return Err(Fault::new(
                     at,
                     "key_order",
                     format!("index entry {i}: last keys not strictly increasing"),
                 )
-                .values(format!("> {}", show_key(&prev.last_key)), show_key(key)));
+                .values(format!("> {}", show_key(prev)), show_key(key)));
             }
         }
         next_offset = h.offset + h.size;
-        entries.push(IndexEntry {
-            last_key: key.to_vec(),
-            handle: h,
-        });
+        index.push(key, h);
     }
     if !d.is_empty() {
         return Err(Fault::new(
@@ -384,7 +394,83 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Vec<In
         )
         .values(data_end.to_string(), next_offset.to_string()));
     }
-    Ok(entries)
+    Ok(index)
+}
+
+/// A decoded index block, stored flat: every last key in one buffer, their 8-byte prefixes in
+/// one array (the search compares these and touches a full key only on a tie), and the block
+/// handles. Decoding allocates four vectors, not one per block.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    keys: Vec<u8>,
+    /// Where key `i` ends in `keys`.
+    ends: Vec<u32>,
+    handles: Vec<Handle>,
+    prefixes: Vec<u64>,
+}
+
+impl Index {
+    fn push(&mut self, last_key: &[u8], handle: Handle) {
+        self.keys.extend_from_slice(last_key);
+        self.ends.push(self.keys.len() as u32);
+        self.handles.push(handle);
+        self.prefixes.push(key_prefix(last_key));
+    }
+
+    /// Number of data blocks.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// True for a table without data blocks.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// The last key of block `i`.
+    pub fn last_key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.keys[start..self.ends[i] as usize]
+    }
+
+    /// Where block `i` is.
+    pub fn handle(&self, i: usize) -> Handle {
+        self.handles[i]
+    }
+
+    /// Every block's last key and handle, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Handle)> + '_ {
+        (0..self.len()).map(|i| (self.last_key(i), self.handles[i]))
+    }
+
+    /// The first block whose last key is `>= key` (`len()` when none).
+    pub fn first_reaching(&self, key: &[u8]) -> usize {
+        let wanted = key_prefix(key);
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let below = match self.prefixes[mid].cmp(&wanted) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => self.last_key(mid) < key,
+            };
+            if below {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+/// The first 8 bytes of `key` as a big-endian integer, zero-padded. Comparing two prefixes
+/// orders keys correctly whenever the prefixes differ.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 pub fn encode_properties(p: &TableProperties, buf: &mut Vec<u8>) {
@@ -599,10 +685,10 @@ pub fn decode_range_tombstones(payload: &[u8], offset: u64) -> Result<Vec<RangeT
 }
 
 /// Checks that the data blocks, the meta blocks and the footer tile `[0, file_size)` exactly.
-pub fn check_layout(footer: &Footer, index: &[IndexEntry], file_size: u64) -> Result<(), Fault> {
+pub fn check_layout(footer: &Footer, index: &Index, file_size: u64) -> Result<(), Fault> {
     let mut regions: Vec<(u64, u64, &'static str)> = index
         .iter()
-        .map(|e| (e.handle.offset, e.handle.size, "data"))
+        .map(|(_, h)| (h.offset, h.size, "data"))
         .collect();
     regions.push((footer.filter.offset, footer.filter.size, "filter"));
     regions.push((footer.index.offset, footer.index.size, "index"));

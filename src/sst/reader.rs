@@ -15,8 +15,8 @@ use super::bloom::{key_hash, BloomFilter};
 use super::cache::BlockCache;
 use super::format::{
     check_block, check_layout, data_region_end, decode_index, decode_properties,
-    decode_range_tombstones, show_key, Fault, Footer, Handle, IndexEntry, BLOCK_FILTER,
-    BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    decode_range_tombstones, show_key, Fault, Footer, Handle, Index, BLOCK_FILTER, BLOCK_INDEX,
+    BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
 };
 use super::Entry;
 
@@ -47,15 +47,6 @@ pub struct TableProperties {
     pub largest: Vec<u8>,
 }
 
-/// The first 8 bytes of `key` as a big-endian integer, zero-padded. Comparing two prefixes
-/// orders keys correctly whenever the prefixes differ.
-fn key_prefix(key: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    bytes[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(bytes)
-}
-
 /// Filter blocks up to this size are read and verified at open; larger ones on first use.
 const EAGER_FILTER_BYTES: u64 = 4096;
 
@@ -66,11 +57,7 @@ pub struct Table {
     size: u64,
     number: FileNumber,
     props: TableProperties,
-    index: Vec<IndexEntry>,
-    /// The first 8 bytes of each index key as a big-endian integer (zero-padded), in one
-    /// contiguous array: the index search compares these and touches a full key only on a
-    /// tie, instead of chasing one heap pointer per step.
-    index_prefixes: Vec<u64>,
+    index: Index,
     /// Where the bloom filter block is; it is read (and CRC-checked) on the first lookup, so
     /// opening a table costs only its footer, properties, index and meta block.
     filter_handle: Handle,
@@ -198,7 +185,6 @@ impl Table {
             size,
             number: number_from_path(path),
             props,
-            index_prefixes: index.iter().map(|e| key_prefix(&e.last_key)).collect(),
             index,
             filter_handle: footer.filter,
             filter: OnceLock::new(),
@@ -344,22 +330,7 @@ impl Table {
 
     /// The first data block whose last key is `>= key` (`index.len()` when none).
     fn first_block_reaching(&self, key: &[u8]) -> usize {
-        let wanted = key_prefix(key);
-        let (mut lo, mut hi) = (0usize, self.index.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let below = match self.index_prefixes[mid].cmp(&wanted) {
-                std::cmp::Ordering::Less => true,
-                std::cmp::Ordering::Greater => false,
-                std::cmp::Ordering::Equal => self.index[mid].last_key.as_slice() < key,
-            };
-            if below {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        self.index.first_reaching(key)
     }
 
     /// Reads and verifies data block `idx`, through the cache when a cached copy exists
@@ -374,7 +345,7 @@ impl Table {
     }
 
     fn load_block(&self, idx: usize, fill: bool) -> Result<Arc<DataBlock>> {
-        let h = self.index[idx].handle;
+        let h = self.index.handle(idx);
         if let Some((cache, id)) = &self.cache {
             if let Some(block) = cache.get(*id, h.offset) {
                 return Ok(block);
@@ -395,7 +366,7 @@ impl Table {
 /// alone shows is checked.
 pub(super) fn cross_check(
     props: &TableProperties,
-    index: &[IndexEntry],
+    index: &Index,
     tombstones: Option<&[RangeTombstone]>,
     props_offset: u64,
 ) -> Result<(), Fault> {
@@ -411,7 +382,7 @@ pub(super) fn cross_check(
         )
         .values(props.data_blocks.to_string(), index.len().to_string()));
     }
-    let point_last = index.last().map(|e| e.last_key.as_slice());
+    let point_last = index.len().checked_sub(1).map(|i| index.last_key(i));
     let range_mismatch = |what: &str, expected: &[u8], actual: &[u8]| {
         Fault::new(props_offset, "key_range_mismatch", what.to_string())
             .values(show_key(expected), show_key(actual))
@@ -475,10 +446,7 @@ pub(super) fn cross_check(
             }
         }
     }
-    if index
-        .first()
-        .is_some_and(|e| e.last_key.as_slice() < props.smallest.as_slice())
-    {
+    if !index.is_empty() && index.last_key(0) < props.smallest.as_slice() {
         return Err(Fault::new(
             props_offset,
             "key_range_mismatch",
