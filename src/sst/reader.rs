@@ -50,6 +50,10 @@ pub struct TableProperties {
 /// Filter blocks up to this size are read and verified at open; larger ones on first use.
 const EAGER_FILTER_BYTES: u64 = 4096;
 
+/// Index blocks up to this size are decoded and cross-checked at open; larger ones on first
+/// use (their checksum is always verified at open).
+const EAGER_INDEX_BYTES: u64 = 64 << 10;
+
 /// An open table. `Send + Sync`; readers share it in an `Arc`.
 pub struct Table {
     path: PathBuf,
@@ -57,7 +61,11 @@ pub struct Table {
     size: u64,
     number: FileNumber,
     props: TableProperties,
-    index: Index,
+    /// The index block: read and checksummed at open; decoded (and checked against the layout
+    /// and the properties) at open when small, else on first use, so a one-shot lookup decodes
+    /// only the tables it touches.
+    index: OnceLock<Index>,
+    footer: Footer,
     /// Where the bloom filter block is; it is read (and CRC-checked) on the first lookup, so
     /// opening a table costs only its footer, properties, index and meta block.
     filter_handle: Handle,
@@ -73,7 +81,7 @@ impl std::fmt::Debug for Table {
             .field("path", &self.path)
             .field("size", &self.size)
             .field("entries", &self.props.entries)
-            .field("data_blocks", &self.index.len())
+            .field("data_blocks", &self.props.data_blocks)
             .field("range_tombstones", &self.range_tombstones.len())
             .finish()
     }
@@ -159,10 +167,9 @@ impl Table {
             !footer.meta.is_absent(),
         )
         .map_err(fault)?;
+        // IMPORTANT: the index block's checksum is verified at open (SPEC 2.3), whatever its
+        // size; only the decoding may wait.
         let index_buf = read_meta_block(&*file, footer.index, BLOCK_INDEX)?;
-        let index = decode_index(&index_buf, footer.index.offset, data_region_end(&footer))
-            .map_err(fault)?;
-        drop(index_buf);
         let range_tombstones = if footer.meta.is_absent() {
             Vec::new()
         } else {
@@ -170,28 +177,24 @@ impl Table {
             decode_range_tombstones(&meta_buf, footer.meta.offset).map_err(fault)?
         };
         props.range_tombstones = range_tombstones.len() as u64;
-        check_layout(&footer, &index, size).map_err(fault)?;
-        cross_check(
-            &props,
-            &index,
-            Some(range_tombstones.as_slice()),
-            footer.properties.offset,
-        )
-        .map_err(fault)?;
-
         let table = Table {
             path: path.to_path_buf(),
             file,
             size,
             number: number_from_path(path),
             props,
-            index,
+            index: OnceLock::new(),
+            footer,
             filter_handle: footer.filter,
             filter: OnceLock::new(),
             range_tombstones,
             cache: cache.map(|c| (c, super::cache::next_table_id())),
         };
-        // A small filter costs nothing to check now; a large one waits for the first lookup.
+        // Small blocks cost nothing to decode now; large ones wait for the first lookup.
+        if table.footer.index.size <= EAGER_INDEX_BYTES {
+            table.decode_index_block(&index_buf)?;
+        }
+        drop(index_buf);
         if table.filter_handle.size <= EAGER_FILTER_BYTES {
             table.filter()?;
         }
@@ -222,9 +225,37 @@ impl Table {
         &self.props
     }
 
-    /// Number of data blocks.
+    /// Number of data blocks (from the properties, which open checks against the index).
     pub fn data_blocks(&self) -> usize {
-        self.index.len()
+        self.props.data_blocks as usize
+    }
+
+    /// The decoded index, decoding it on first use.
+    fn index(&self) -> Result<&Index> {
+        if let Some(index) = self.index.get() {
+            return Ok(index);
+        }
+        let buf = read_meta_block(&*self.file, self.footer.index, BLOCK_INDEX)?;
+        self.decode_index_block(&buf)
+    }
+
+    /// Decodes the (checksummed) index payload, checks it against the file layout and the
+    /// properties, and keeps it.
+    fn decode_index_block(&self, buf: &[u8]) -> Result<&Index> {
+        let fault = |f: Fault| f.into_error(&self.path);
+        let footer = &self.footer;
+        let index =
+            decode_index(buf, footer.index.offset, data_region_end(footer)).map_err(fault)?;
+        check_layout(footer, &index, self.size).map_err(fault)?;
+        cross_check(
+            &self.props,
+            &index,
+            Some(self.range_tombstones.as_slice()),
+            footer.properties.offset,
+        )
+        .map_err(fault)?;
+        // A racing reader may have set it first; both decoded the same verified bytes.
+        Ok(self.index.get_or_init(|| index))
     }
 
     /// The table's range tombstones (decoded and CRC-checked at open), sorted by start
@@ -258,7 +289,7 @@ impl Table {
     /// then the index, then one CRC-checked block read and a binary search inside it. Range
     /// tombstones are not applied (see [`Table::range_tombstones`]).
     pub fn get(&self, key: &[u8]) -> Result<Option<(SeqNo, ValueKind, Vec<u8>)>> {
-        if self.index.is_empty() {
+        if self.props.data_blocks == 0 {
             return Ok(None);
         }
         if key < self.props.smallest.as_slice() || key > self.props.largest.as_slice() {
@@ -267,8 +298,9 @@ impl Table {
         if !self.may_contain(key)? {
             return Ok(None);
         }
-        let idx = self.first_block_reaching(key);
-        if idx == self.index.len() {
+        let index = self.index()?;
+        let idx = index.first_reaching(key);
+        if idx == index.len() {
             return Ok(None);
         }
         let block = self.cached_block(idx)?;
@@ -302,9 +334,10 @@ impl Table {
     /// # Errors
     /// A damaged block while positioning, naming the file and offset.
     pub fn iter_rev(self: &Arc<Self>, upper: Option<(&[u8], bool)>) -> Result<TableRevIter> {
+        let index = self.index()?;
         let mut iter = TableRevIter {
             table: Arc::clone(self),
-            block_idx: self.index.len(),
+            block_idx: index.len(),
             block: None,
             remaining: 0,
             done: false,
@@ -312,8 +345,8 @@ impl Table {
         let Some((key, exclusive)) = upper else {
             return Ok(iter);
         };
-        let idx = self.first_block_reaching(key);
-        if idx == self.index.len() {
+        let idx = index.first_reaching(key);
+        if idx == index.len() {
             return Ok(iter);
         }
         let block = self.read_block(idx)?;
@@ -328,11 +361,6 @@ impl Table {
         Ok(iter)
     }
 
-    /// The first data block whose last key is `>= key` (`index.len()` when none).
-    fn first_block_reaching(&self, key: &[u8]) -> usize {
-        self.index.first_reaching(key)
-    }
-
     /// Reads and verifies data block `idx`, through the cache when a cached copy exists
     /// (scans: they do not fill the cache).
     fn read_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
@@ -345,7 +373,7 @@ impl Table {
     }
 
     fn load_block(&self, idx: usize, fill: bool) -> Result<Arc<DataBlock>> {
-        let h = self.index.handle(idx);
+        let h = self.index()?.handle(idx);
         if let Some((cache, id)) = &self.cache {
             if let Some(block) = cache.get(*id, h.offset) {
                 return Ok(block);
@@ -526,8 +554,14 @@ impl TableIter {
         self.done = false;
         self.block = None;
         self.entry_idx = 0;
-        let index = &self.table.index;
-        self.block_idx = self.table.first_block_reaching(key);
+        let index = match self.table.index() {
+            Ok(index) => index,
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        self.block_idx = index.first_reaching(key);
         if self.block_idx == index.len() {
             return Ok(());
         }
@@ -571,7 +605,7 @@ impl Iterator for TableIter {
             let block = match &self.block {
                 Some(b) => b,
                 None => {
-                    if self.block_idx >= self.table.index.len() {
+                    if self.block_idx >= self.table.data_blocks() {
                         self.done = true;
                         return None;
                     }
