@@ -30,7 +30,8 @@
 //!    is not the newest (recovery refuses those), and a length running past the end with whole
 //!    records after it (a damaged length field, not an interrupted write);
 //!    `wal_sequence` for a record whose sequence numbers are not above the manifest's
-//!    `last_sequence` or the previous record's; `obsolete_wal` for a segment below the
+//!    `last_sequence` or the previous record's, or that leaves a gap after them (recovery
+//!    refuses a gap: acknowledged writes are missing); `obsolete_wal` for a segment below the
 //!    checkpoint; `missing` when `wal/` or the checkpoint segment is absent.
 //!
 //! When the manifest yields no version at all (no `CURRENT`, a missing manifest, a bad
@@ -447,6 +448,15 @@ fn check_wal(
         let mut seq_problem: Option<String> = None;
         let summary = wal::read_segment(vfs, &path, Some(number), |batch| {
             let count = batch.ops.len() as u64;
+            if seq_problem.is_none() && version.is_some() && batch.first_seq.0 > last_seq.0 + 1 {
+                // Recovery refuses this gap: acknowledged writes are missing.
+                seq_problem = Some(format!(
+                    "record {index} starts at sequence {}, but the manifest's last sequence \
+                     {from_manifest} and the records before it end at {last_seq}: the writes \
+                     in between are missing (recovery refuses to open)",
+                    batch.first_seq
+                ));
+            }
             if seq_problem.is_none() && batch.first_seq <= last_seq {
                 seq_problem = Some(if last_seq == from_manifest {
                     format!(

@@ -416,12 +416,14 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
 
     // verify finds it (on the damaged workdir, before open may repair a torn tail).
     let vfs = damaged_vfs(w, target, damaged.as_deref());
+    let mut verify_damage: Option<bool> = None;
     match catch_unwind(AssertUnwindSafe(|| {
         verify(&vfs, Path::new(DIR), &VerifyOptions::default())
     })) {
         Err(_) => fail("verify panicked".into()),
         Ok(Err(e)) => fail(format!("verify could not run: {e}")),
         Ok(Ok(report)) => {
+            verify_damage = Some(has_damage(&report));
             // A log cut exactly at a record boundary is a valid, shorter log: nothing in the
             // file itself shows it. For the newest WAL segment that is what a crash leaves
             // (open returns the intact prefix); for the manifest, verify still fails the
@@ -477,6 +479,18 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
         }
         state
     });
+    // verify agrees with open: a workdir that open refuses is never one where verify finds
+    // nothing but what recovery repairs (and one where verify finds nothing at all opens).
+    if verify_damage == Some(false) && outcome.is_err() {
+        fail(format!(
+            "verify found no damage, yet open refused: {}",
+            outcome
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ));
+    }
     match outcome {
         Err(e) => {
             t.open_failed += 1;
@@ -525,6 +539,68 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
             drop(db);
         }
     }
+}
+
+/// Kinds of finding that open repairs by itself (a torn tail it truncates, leftovers it
+/// removes); any other finding is damage that open may refuse.
+const REPAIRED_BY_OPEN: [&str; 4] = ["torn_tail", "orphan", "temp_file", "obsolete_wal"];
+
+fn has_damage(report: &nokv::verify::VerifyReport) -> bool {
+    report
+        .problems
+        .iter()
+        .any(|p| !REPAIRED_BY_OPEN.contains(&p.kind.as_str()))
+}
+
+/// verify <=> open over sequence continuity: a workdir with several unflushed WAL segments
+/// (a kill -9 before their flushes), with each segment deleted in turn. Deleting an older
+/// one leaves a gap in the sequence numbers, which open refuses; verify must then report
+/// damage. Deleting the newest leaves a shorter, valid history, which both accept.
+#[test]
+fn verify_agrees_with_open_on_wal_sequence_gaps() {
+    let vfs = MemVfs::new();
+    let dir = Path::new(DIR);
+    let small = Options {
+        memtable_size: 4 << 10,
+        max_immutables: 8,
+        ..opts()
+    };
+    let db = Db::open_with_vfs(Arc::new(vfs.clone()), dir, small.clone()).unwrap();
+    for i in 0..200 {
+        db.put(&key(i), &value(0, i)).unwrap();
+    }
+    let crashed = vfs.process_crash_clone();
+    drop(db);
+    let segments: Vec<PathBuf> = crashed
+        .file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .collect();
+    assert!(segments.len() >= 3, "several segments: {segments:?}");
+    let mut refused = 0;
+    for (i, gone) in segments.iter().enumerate() {
+        let damaged = MemVfs::new();
+        damaged.create_dir_all(&dir.join("wal")).unwrap();
+        for path in snapshot(&crashed).keys() {
+            if path != gone {
+                damaged.write_file(path, &crashed.read_file(path).unwrap());
+            }
+        }
+        let report = verify(&damaged, dir, &VerifyOptions::default()).unwrap();
+        let opened = Db::open_with_vfs(Arc::new(damaged.clone()), dir, small.clone());
+        let newest = i + 1 == segments.len();
+        assert_eq!(
+            opened.is_ok(),
+            !has_damage(&report),
+            "{} deleted: open {:?}, verify {:?}",
+            gone.display(),
+            opened.as_ref().err().map(ToString::to_string),
+            report.problems
+        );
+        assert_eq!(opened.is_ok(), newest, "{}", gone.display());
+        refused += usize::from(opened.is_err());
+    }
+    assert!(refused >= 2);
 }
 
 #[test]

@@ -6,7 +6,10 @@
 //! 1. take the writer lock for the whole ingest (no other write can interleave), make the
 //!    active memtable immutable and wait until every memtable is flushed, so everything older
 //!    is in tables with smaller sequence numbers;
-//! 2. reserve one sequence number `S` for the whole ingest (its keys are distinct);
+//! 2. reserve one sequence number `S` for the whole ingest (its keys are distinct); an ingest
+//!    that commits nothing (no record, dropped without [`Ingest::finish`], or a commit that
+//!    fails) gives `S` back before it releases the writer lock, so the next WAL record still
+//!    follows the manifest's last sequence without a gap (recovery refuses a gap);
 //! 3. write tables of about `target_file_size`, each installed like a flushed table (strict:
 //!    temp file, fsync, rename-no-replace, directory fsync);
 //! 4. one manifest edit adds every table at the deepest level where neither that level nor
@@ -40,7 +43,8 @@ pub struct IngestSummary {
 /// abandons it: tables already written are removed and nothing becomes visible.
 pub struct Ingest<'a> {
     inner: &'a Inner,
-    _writer: MutexGuard<'a, WriteState>,
+    /// Held for the whole ingest; on abandon, `last_seq` is given back through it.
+    writer: MutexGuard<'a, WriteState>,
     seq: SeqNo,
     current: Option<TableBuild<'a>>,
     written: Vec<TableMeta>,
@@ -66,7 +70,7 @@ impl Db {
         let seq = writer.last_seq;
         Ok(Ingest {
             inner,
-            _writer: writer,
+            writer,
             seq,
             current: None,
             written: Vec::new(),
@@ -143,9 +147,9 @@ impl Ingest<'_> {
     /// visible, and the next open removes its tables).
     pub fn finish(mut self) -> Result<IngestSummary> {
         self.seal()?;
-        self.finished = true;
         let inner = self.inner;
         if self.written.is_empty() {
+            // Nothing to commit: Drop gives the sequence number back.
             return Ok(IngestSummary::default());
         }
         let mut opened = Vec::new();
@@ -193,6 +197,8 @@ impl Ingest<'_> {
         };
         drop(current);
         inner.commit(&mut state, &edit, opened, None)?;
+        // Committed: the tables and `S` are the manifest's now.
+        self.finished = true;
         drop(state);
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);
@@ -209,6 +215,12 @@ impl Drop for Ingest<'_> {
     fn drop(&mut self) {
         if self.finished {
             return;
+        }
+        // IMPORTANT: `S` was never logged; handing it out again keeps the sequence numbers
+        // of the WAL contiguous with the manifest's. Safe: the writer lock was held
+        // throughout, so no write took a number after it.
+        if self.writer.last_seq == self.seq {
+            self.writer.last_seq = SeqNo(self.seq.0 - 1);
         }
         let vfs = self.inner.vfs.as_ref();
         // Dropping an unfinished build removes its file.

@@ -866,9 +866,10 @@ impl Inner {
         }
         self.purge_obsolete(state);
         if let Err(err) = self.maybe_rewrite_manifest(state) {
-            // Which manifest CURRENT names is now uncertain: stop logging edits.
+            // Which manifest CURRENT names is now uncertain: stop logging edits. The edit
+            // itself is durable (in the old manifest or the new one), so the commit stands:
+            // the caller must not undo it (an ingest would delete tables the manifest names).
             self.poison_locked(format!("manifest rewrite failed: {err}"));
-            return Err(err);
         }
         Ok(durable)
     }
