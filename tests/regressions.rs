@@ -3,12 +3,13 @@
 //! or a thread schedule. Each names the bug it pins.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use nokv::verify::{verify, VerifyOptions};
-use nokv::vfs::MemVfs;
-use nokv::{Db, Options};
+use nokv::vfs::{FileLock, MemVfs, ReadableFile, Vfs, WritableFile};
+use nokv::{Db, Options, ScanOptions};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nokv");
@@ -100,4 +101,194 @@ fn bug1_an_abandoned_or_empty_ingest_consumes_no_sequence_number() {
         assert_eq!(db.get(b"k2").unwrap(), Some(b"v2".to_vec()));
         assert_eq!(db.get(b"x1").unwrap(), None);
     }
+}
+
+/// A [`Vfs`] over [`MemVfs`] that can hold one thread at a chosen operation: the first
+/// `create_new` by a thread with the armed name, of a path containing the armed needle,
+/// blocks until [`Gate::release`]. Lets a test stop a background job mid-way, run something
+/// else, then let the job finish: a thread schedule made deterministic.
+#[derive(Debug, Clone)]
+struct GateVfs {
+    inner: MemVfs,
+    gate: Arc<Gate>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    /// The thread name and the path needle to hold at.
+    armed: Option<(String, String)>,
+    held: bool,
+    released: bool,
+}
+
+impl Gate {
+    fn arm(&self, thread: &str, needle: &str) {
+        *self.state.lock().unwrap() = GateState {
+            armed: Some((thread.into(), needle.into())),
+            held: false,
+            released: false,
+        };
+    }
+
+    /// Waits until the armed thread is held.
+    fn wait_held(&self) {
+        let mut state = self.state.lock().unwrap();
+        while !state.held {
+            let (next, timeout) = self
+                .changed
+                .wait_timeout(state, Duration::from_secs(30))
+                .unwrap();
+            assert!(!timeout.timed_out(), "the gated thread never arrived");
+            state = next;
+        }
+    }
+
+    fn release(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.armed = None;
+        state.released = true;
+        self.changed.notify_all();
+    }
+
+    fn pass(&self, path: &Path) {
+        let mut state = self.state.lock().unwrap();
+        let name = std::thread::current().name().unwrap_or("").to_string();
+        let hit = state.armed.as_ref().is_some_and(|(thread, needle)| {
+            *thread == name && path.to_string_lossy().contains(needle.as_str())
+        });
+        if !hit {
+            return;
+        }
+        state.armed = None;
+        state.held = true;
+        self.changed.notify_all();
+        while !state.released {
+            state = self.changed.wait(state).unwrap();
+        }
+    }
+}
+
+impl GateVfs {
+    fn new() -> GateVfs {
+        GateVfs {
+            inner: MemVfs::new(),
+            gate: Arc::default(),
+        }
+    }
+}
+
+impl Vfs for GateVfs {
+    fn create_new(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
+        self.gate.pass(path);
+        self.inner.create_new(path)
+    }
+    fn open_append(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
+        self.inner.open_append(path)
+    }
+    fn open_read(&self, path: &Path) -> nokv::Result<Arc<dyn ReadableFile>> {
+        self.inner.open_read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn rename_no_replace(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        self.inner.rename_no_replace(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> nokv::Result<()> {
+        self.inner.truncate(path, len)
+    }
+    fn sync_dir(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.sync_dir(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> nokv::Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn exists(&self, path: &Path) -> nokv::Result<bool> {
+        self.inner.exists(path)
+    }
+    fn file_size(&self, path: &Path) -> nokv::Result<u64> {
+        self.inner.file_size(path)
+    }
+    fn lock(&self, path: &Path) -> nokv::Result<Box<dyn FileLock>> {
+        self.inner.lock(path)
+    }
+    fn lock_holder(&self, path: &Path) -> nokv::Result<Option<Option<u32>>> {
+        self.inner.lock_holder(path)
+    }
+}
+
+fn ingest_m(db: &Db, value: &str) -> u32 {
+    let mut ingest = db.ingest().unwrap();
+    for i in 0..200 {
+        ingest
+            .add(format!("m{i:06}").as_bytes(), value.as_bytes())
+            .unwrap();
+    }
+    ingest.finish().unwrap().level
+}
+
+/// Bug 2: an ingest committed while an L0->L1 compaction ran chose its level from the current
+/// version alone; the compaction's output then spanned the gap the ingested table sat in,
+/// leaving two overlapping L1 tables and reads of the older copy below. The compaction is
+/// held (deterministically) at the creation of its output while the ingest commits.
+#[test]
+fn bug2_an_ingest_during_a_compaction_never_overlaps_its_outputs() {
+    let vfs = GateVfs::new();
+    let dir = Path::new("/db");
+    let opts = Options {
+        l0_compaction_trigger: 2,
+        stats_interval: None,
+        ..Options::default()
+    };
+    let db = Db::open_with_vfs(Arc::new(vfs.clone()), dir, opts.clone()).unwrap();
+    // Old copies of the m-keys in L6..L2.
+    for round in 0..5 {
+        assert_eq!(ingest_m(&db, &format!("old{round}")), 6 - round);
+    }
+    // Two L0 tables [a..] and [z]: neither overlaps the m-keys, their merge does.
+    vfs.gate.arm("nokv-compact", ".sst");
+    for i in 0..100 {
+        db.put(format!("a{i:06}").as_bytes(), b"x").unwrap();
+    }
+    db.flush().unwrap();
+    db.put(b"z", b"z").unwrap();
+    db.flush().unwrap();
+    vfs.gate.wait_held();
+    let level = ingest_m(&db, "NEW");
+    vfs.gate.release();
+    // Let the compaction commit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db.stats().compaction.runs == 0 && db.background_error().is_none() {
+        assert!(std::time::Instant::now() < deadline, "compaction never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        db.background_error(),
+        None,
+        "the compaction's commit failed"
+    );
+    assert_eq!(db.version().check_invariants(), Vec::<String>::new());
+    assert_eq!(level, 0, "the running compaction's outputs cover L1 there");
+    assert_eq!(db.get(b"m000100").unwrap(), Some(b"NEW".to_vec()));
+    let stale = db
+        .scan(&ScanOptions::default())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .filter(|(k, v)| k.starts_with(b"m") && v != b"NEW")
+        .count();
+    assert_eq!(stale, 0);
+    db.close().unwrap();
+    assert!(verify(&vfs, dir, &VerifyOptions::default()).unwrap().ok);
 }

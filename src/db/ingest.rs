@@ -13,7 +13,9 @@
 //! 3. write tables of about `target_file_size`, each installed like a flushed table (strict:
 //!    temp file, fsync, rename-no-replace, directory fsync);
 //! 4. one manifest edit adds every table at the deepest level where neither that level nor
-//!    any level above it overlaps the ingested key range (L0 when the range overlaps L0), and
+//!    any level above it overlaps the ingested key range (L0 when the range overlaps L0),
+//!    counting the outputs of a compaction still running as already in their level (chosen
+//!    under the state lock, where compactions register and commit), and
 //!    records `S` as the last sequence number. That edit is the commit point: a crash before
 //!    it leaves orphan tables that the next open removes, and nothing of the ingest visible.
 
@@ -169,10 +171,16 @@ impl Ingest<'_> {
             .last()
             .map(|t| t.largest.clone())
             .unwrap_or_default();
+        // A running compaction's outputs count as already in their level: they can span the
+        // gap the ingested range sits in (issue 9, bug 2).
+        let compacting = state.compacting.clone();
         let overlaps = |level: usize| {
             current.version.levels[level]
                 .iter()
                 .any(|t| t.smallest <= largest && smallest <= t.largest)
+                || compacting
+                    .as_ref()
+                    .is_some_and(|c| c.overlaps(level, &smallest, &largest))
         };
         let mut level = 0;
         if !overlaps(0) {

@@ -79,6 +79,38 @@ struct State {
     outstanding: usize,
     /// Tables compacted away, deleted from disk once no reader holds them.
     obsolete: Vec<Arc<Table>>,
+    /// The compaction running (compactions are serialized): its output level and the key
+    /// range its outputs can span. Picked and registered under this lock, removed in the
+    /// same critical section as its commit, so an ingest choosing its level under this lock
+    /// sees every output that will land (issue 9, bug 2).
+    compacting: Option<InFlight>,
+}
+
+/// Where a running compaction's outputs will go.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    pub(crate) output_level: u32,
+    pub(crate) smallest: Vec<u8>,
+    pub(crate) largest: Vec<u8>,
+}
+
+impl InFlight {
+    fn of(task: &CompactionTask) -> InFlight {
+        let smallest = task.all_inputs().map(|t| t.smallest.clone()).min();
+        let largest = task.all_inputs().map(|t| t.largest.clone()).max();
+        InFlight {
+            output_level: task.output_level,
+            smallest: smallest.unwrap_or_default(),
+            largest: largest.unwrap_or_default(),
+        }
+    }
+
+    /// Whether outputs of this compaction may land in `level` over `[smallest, largest]`.
+    pub(crate) fn overlaps(&self, level: usize, smallest: &[u8], largest: &[u8]) -> bool {
+        self.output_level as usize == level
+            && self.smallest.as_slice() <= largest
+            && smallest <= self.largest.as_slice()
+    }
 }
 
 enum CompactMsg {
@@ -220,6 +252,7 @@ impl Db {
                 wal_segments: recovered.wal_segments,
                 outstanding: 0,
                 obsolete: Vec::new(),
+                compacting: None,
             }),
             flush_done: Condvar::new(),
             next_file: AtomicU64::new(recovered.next_file.0),
@@ -341,7 +374,7 @@ impl Db {
     pub fn compact(&self) -> Result<CompactionSummary> {
         self.flush()?;
         let mut cursor = self.inner.lock_compaction();
-        let Some(task) = compaction::full(&self.inner.read_view().version) else {
+        let Some(task) = self.inner.start_compaction(compaction::full) else {
             return Ok(CompactionSummary::default());
         };
         let outputs = self.inner.compact_once(&task, &mut cursor)?;
@@ -835,10 +868,17 @@ impl Inner {
         released: Option<&Arc<Memtable>>,
     ) -> Result<Instant> {
         let current = self.read_view();
+        // An edit that would break a level invariant fails here, before it is logged: the
+        // tree on disk stays as it was.
         let version = current
             .version
-            .apply(edit)
-            .map_err(|reason| Error::corruption(&self.dir, 0, reason))?;
+            .apply_checked(edit)
+            .map_err(|reason| Error::Background {
+                cause: format!(
+                    "refused to log a version edit to {}: {reason}",
+                    state.manifest.file_name()
+                ),
+            })?;
         // IMPORTANT: the commit point; every added table was installed durably before it.
         if let Err(err) = state.manifest.append(edit) {
             self.poison_locked(format!("manifest append failed: {err}"));
@@ -964,8 +1004,10 @@ impl Inner {
         }
         let mut cursor = self.lock_compaction();
         while !self.poisoned.load(Ordering::SeqCst) && !self.closed.load(Ordering::SeqCst) {
-            let version = Arc::clone(&self.read_view().version);
-            let Some(task) = compaction::pick(&version, &self.opts.compaction(), &cursor) else {
+            let options = self.opts.compaction();
+            let Some(task) =
+                self.start_compaction(|version| compaction::pick(version, &options, &cursor))
+            else {
                 break;
             };
             if let Err(err) = self.compact_once(&task, &mut cursor) {
@@ -975,9 +1017,40 @@ impl Inner {
         }
     }
 
-    /// Runs one compaction and installs its outputs: one manifest edit adds the outputs and
-    /// removes the inputs; the inputs are deleted once no reader holds them.
+    /// Picks a compaction from the current version and registers it as running, in one
+    /// critical section of the state lock (so no ingest commits between the pick and the
+    /// registration). The caller holds the compaction lock and must run the task with
+    /// [`Inner::compact_once`], which unregisters it.
+    fn start_compaction(
+        &self,
+        pick: impl FnOnce(&Version) -> Option<CompactionTask>,
+    ) -> Option<CompactionTask> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let task = pick(&self.read_view().version)?;
+        state.compacting = Some(InFlight::of(&task));
+        Some(task)
+    }
+
+    /// Runs one compaction registered by [`Inner::start_compaction`] and installs its
+    /// outputs: one manifest edit adds the outputs and removes the inputs; the inputs are
+    /// deleted once no reader holds them. The registration ends with the commit (or the
+    /// failure).
     fn compact_once(
+        &self,
+        task: &CompactionTask,
+        cursor: &mut [Vec<u8>],
+    ) -> Result<Vec<TableMeta>> {
+        let result = self.run_compaction(task, cursor);
+        if result.is_err() {
+            self.state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .compacting = None;
+        }
+        result
+    }
+
+    fn run_compaction(
         &self,
         task: &CompactionTask,
         cursor: &mut [Vec<u8>],
@@ -1030,7 +1103,9 @@ impl Inner {
             last_sequence: None,
         };
         drop(current);
-        self.commit(&mut state, &edit, opened, None)?;
+        let committed = self.commit(&mut state, &edit, opened, None);
+        state.compacting = None;
+        committed?;
         drop(state);
         if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
             if let Some(slot) = cursor.get_mut(task.level as usize) {

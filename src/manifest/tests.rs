@@ -861,3 +861,22 @@ fn a_failed_create_leaves_no_new_manifest_and_current_unchanged() {
         current_before
     );
 }
+
+#[test]
+fn apply_checked_refuses_an_edit_that_makes_a_level_overlap() {
+    let v = Version::empty().apply(&add(1, table(1, "a", "f"))).unwrap();
+    let err = v.apply_checked(&add(1, table(2, "f", "k"))).unwrap_err();
+    assert!(
+        err.contains("000002.sst") && err.contains("000001.sst"),
+        "{err}"
+    );
+    // Another level, L0, or a move that removes the other table first: accepted.
+    assert!(v.apply_checked(&add(2, table(2, "a", "k"))).is_ok());
+    assert!(v.apply_checked(&add(0, table(2, "a", "k"))).is_ok());
+    let moved = VersionEdit {
+        added: vec![(1, table(2, "a", "k"))],
+        removed: vec![(1, FileNumber(1))],
+        ..VersionEdit::default()
+    };
+    assert!(v.apply_checked(&moved).is_ok());
+}

@@ -90,6 +90,34 @@ impl Version {
         })
     }
 
+    /// [`Version::apply`] for an edit the engine is about to log: it also refuses an edit that
+    /// would make a level >= 1 overlap (an added table whose key range meets another table of
+    /// its level), so a commit that would corrupt the tree fails instead. Replay and `verify`
+    /// use the plain [`Version::apply`]: a manifest already holding such a level still
+    /// replays, and `verify` reports it as a level invariant.
+    pub fn apply_checked(&self, edit: &VersionEdit) -> Result<Version, String> {
+        let next = self.apply(edit)?;
+        for (level, meta) in &edit.added {
+            if *level == 0 {
+                continue;
+            }
+            if let Some(other) = next.levels[*level as usize].iter().find(|t| {
+                t.number != meta.number && t.smallest <= meta.largest && meta.smallest <= t.largest
+            }) {
+                return Err(format!(
+                    "add of {} [{}..{}] to L{level}: overlaps {} [{}..{}] there",
+                    table_name(meta.number),
+                    show(&meta.smallest),
+                    show(&meta.largest),
+                    table_name(other.number),
+                    show(&other.smallest),
+                    show(&other.largest)
+                ));
+            }
+        }
+        Ok(next)
+    }
+
     /// An edit that recreates this version from [`Version::empty`] (used for manifest
     /// rewrite).
     pub fn snapshot_edit(&self) -> VersionEdit {
