@@ -292,3 +292,84 @@ fn bug2_an_ingest_during_a_compaction_never_overlaps_its_outputs() {
     db.close().unwrap();
     assert!(verify(&vfs, dir, &VerifyOptions::default()).unwrap().ok);
 }
+
+/// Runs `f` on its own thread; fails the test if it has not returned within `limit` (a
+/// deadlock), leaving that thread behind.
+fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{what} did not return within {limit:?}: a deadlock"))
+}
+
+/// Bug 3: `close()` held the writer lock while it joined the workers, and the stats
+/// publisher took the writer lock for its snapshot: a publisher tick that queued behind a
+/// long ingest (which holds the writer lock throughout) then waited forever, and `nokv load`
+/// of a big sorted file never exited. Same mechanism, small: the publisher ticks every
+/// millisecond, the ingest outlasts many ticks, then close.
+#[test]
+fn bug3_close_after_a_long_ingest_does_not_deadlock_with_the_stats_publisher() {
+    for round in 0..5 {
+        let vfs = MemVfs::new();
+        let opts = Options {
+            stats_interval: Some(Duration::from_millis(1)),
+            ..Options::default()
+        };
+        let db = Db::open_with_vfs(Arc::new(vfs.clone()), Path::new("/db"), opts).unwrap();
+        within(Duration::from_secs(10), "ingest + close", move || {
+            let mut ingest = db.ingest().unwrap();
+            for i in 0..20u32 {
+                ingest.add(format!("k{i:06}").as_bytes(), b"v").unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            ingest.finish().unwrap();
+            // At once, while the publisher's tick may still be queued behind the ingest.
+            db.close()
+        })
+        .unwrap_or_else(|e| panic!("round {round}: close failed: {e}"));
+        let vfs2 = vfs.clone();
+        let db = Db::open_with_vfs(Arc::new(vfs2), Path::new("/db"), Options::default()).unwrap();
+        assert_eq!(db.get(b"k000019").unwrap(), Some(b"v".to_vec()));
+    }
+}
+
+/// Bug 3, the other half: a stats snapshot taken while an ingest holds the writer lock
+/// returns at once.
+#[test]
+fn bug3_stats_during_an_ingest_do_not_wait_for_it() {
+    let db = Arc::new(
+        Db::open_with_vfs(
+            Arc::new(MemVfs::new()),
+            Path::new("/db"),
+            Options {
+                stats_interval: None,
+                ..Options::default()
+            },
+        )
+        .unwrap(),
+    );
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let ingester = {
+        let db = Arc::clone(&db);
+        std::thread::spawn(move || {
+            let mut ingest = db.ingest().unwrap();
+            ingest.add(b"k", b"v").unwrap();
+            started_tx.send(()).unwrap();
+            let _ = done_rx.recv_timeout(Duration::from_secs(30));
+            ingest.finish().unwrap();
+        })
+    };
+    started_rx.recv().unwrap();
+    let reader = Arc::clone(&db);
+    let snapshot = within(Duration::from_secs(10), "stats()", move || reader.stats());
+    assert!(snapshot.session.live);
+    done_tx.send(()).unwrap();
+    ingester.join().unwrap();
+}

@@ -130,6 +130,9 @@ pub(crate) struct Inner {
     vfs: Arc<dyn Vfs>,
     lock: Mutex<Option<Box<dyn FileLock>>>,
     writer: Mutex<WriteState>,
+    /// The active WAL segment and its live size, for the stats snapshot (which never takes
+    /// `writer`). Replaced under `writer` at each rotation; held only to copy it.
+    active_wal: Mutex<(FileNumber, Arc<AtomicU64>)>,
     sync_point: SyncPoint,
     view: RwLock<Arc<ReadView>>,
     state: Mutex<State>,
@@ -231,6 +234,7 @@ impl Db {
             wal_dir: dir.join(filenames::WAL_DIR),
             vfs,
             lock: Mutex::new(Some(recovered.lock)),
+            active_wal: Mutex::new((recovered.wal.number(), recovered.wal.size_counter())),
             writer: Mutex::new(WriteState {
                 wal: recovered.wal,
                 active: Arc::clone(&recovered.active),
@@ -480,35 +484,35 @@ impl Db {
         if inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        // Take the writer so no write is in flight; `closed` refuses the next ones.
-        let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // Taking the writer once waits out the write (or ingest) in progress; `closed`, set
+        // before, makes every later `lock_writer` refuse. So no rotation follows, and the
+        // flush queue holds all it ever will before the shutdown message.
+        // IMPORTANT: no lock is held across the joins below (a worker or the stats publisher
+        // may need any of them to finish its current step).
+        drop(inner.writer.lock().unwrap_or_else(|e| e.into_inner()));
         let _ = inner.flush_tx.send(FlushMsg::Shutdown);
         let _ = inner.compact_tx.send(CompactMsg::Shutdown);
         if !inner.opts.background_flush {
             inner.drain_inline();
         }
-        if let Some(stop) = self
+        let stop = self
             .stop_stats
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+            .take();
+        if let Some(stop) = stop {
             let _ = stop.send(());
         }
-        for handle in self
-            .threads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for handle in handles {
             let _ = handle.join();
         }
         if inner.opts.read_only {
             // Nothing was written: nothing to make durable or to report.
-            drop(writer);
             inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
             return Ok(());
         }
+        let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         // IMPORTANT: after a failure, no fsync is retried: a later success would prove
         // nothing about pages the kernel may already have dropped.
         let synced = if inner.poisoned.load(Ordering::SeqCst) {
@@ -660,6 +664,8 @@ impl Inner {
         };
         let new_active = Arc::new(Memtable::new(number));
         let old_active = std::mem::replace(&mut writer.active, Arc::clone(&new_active));
+        *self.active_wal.lock().unwrap_or_else(|e| e.into_inner()) =
+            (new_wal.number(), new_wal.size_counter());
         writer.wal = new_wal;
         {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -1152,9 +1158,11 @@ impl Inner {
 
     fn stats(&self, live: bool) -> StatsSnapshot {
         let view = self.read_view();
+        // IMPORTANT: never `writer` here: an ingest holds it throughout, and close joins the
+        // publisher that calls this.
         let (active_segment, active_size) = {
-            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            (writer.wal.number(), writer.wal.size())
+            let active = self.active_wal.lock().unwrap_or_else(|e| e.into_inner());
+            (active.0, active.1.load(Ordering::Acquire))
         };
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut snapshot = StatsSnapshot {

@@ -153,6 +153,11 @@ impl Writer {
         Ok(end)
     }
 
+    /// The segment's live size counter (header included), readable without the appender.
+    pub fn size_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.written)
+    }
+
     /// A handle for syncing this segment without holding the appender.
     pub fn sync_handle(&self) -> SyncHandle {
         SyncHandle {
