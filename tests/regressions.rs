@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use nokv::verify::{verify, VerifyOptions};
-use nokv::vfs::{FileLock, MemVfs, ReadableFile, Vfs, WritableFile};
+use nokv::vfs::{
+    FaultAction, FaultRule, FaultVfs, FileLock, MemVfs, OpKind, OpSelector, ReadableFile, Vfs,
+    WritableFile,
+};
 use nokv::{Db, Options, ScanOptions};
 use tempfile::TempDir;
 
@@ -111,6 +114,26 @@ fn bug1_an_abandoned_or_empty_ingest_consumes_no_sequence_number() {
 struct GateVfs {
     inner: MemVfs,
     gate: Arc<Gate>,
+    /// Every fsync of a file takes this long (so concurrent writers queue behind one).
+    sync_delay: Duration,
+}
+
+struct SlowSync {
+    inner: Box<dyn WritableFile>,
+    delay: Duration,
+}
+
+impl WritableFile for SlowSync {
+    fn append(&self, data: &[u8]) -> nokv::Result<()> {
+        self.inner.append(data)
+    }
+    fn sync(&self) -> nokv::Result<()> {
+        std::thread::sleep(self.delay);
+        self.inner.sync()
+    }
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -179,17 +202,28 @@ impl GateVfs {
         GateVfs {
             inner: MemVfs::new(),
             gate: Arc::default(),
+            sync_delay: Duration::ZERO,
         }
+    }
+
+    fn slow(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        if self.sync_delay.is_zero() {
+            return file;
+        }
+        Box::new(SlowSync {
+            inner: file,
+            delay: self.sync_delay,
+        })
     }
 }
 
 impl Vfs for GateVfs {
     fn create_new(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
         self.gate.pass(path);
-        self.inner.create_new(path)
+        Ok(self.slow(self.inner.create_new(path)?))
     }
     fn open_append(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
-        self.inner.open_append(path)
+        Ok(self.slow(self.inner.open_append(path)?))
     }
     fn open_read(&self, path: &Path) -> nokv::Result<Arc<dyn ReadableFile>> {
         self.inner.open_read(path)
@@ -372,4 +406,88 @@ fn bug3_stats_during_an_ingest_do_not_wait_for_it() {
     assert!(snapshot.session.live);
     done_tx.send(()).unwrap();
     ingester.join().unwrap();
+}
+
+/// Bug 4: group commit retried a failed WAL fsync (fsyncgate): writer A's fsync failed, then
+/// writer C, whose record was already in the file, fsynced again, succeeded, and was
+/// acknowledged while the engine was poisoned. Several threads write with `sync_writes`; one
+/// WAL fsync fails. Afterwards the segment is never fsynced again, and every write that
+/// started after the failure was refused.
+#[test]
+fn bug4_a_failed_wal_fsync_is_never_retried_and_nothing_after_it_is_acknowledged() {
+    for (round, nth) in [3u64, 10, 25, 40].into_iter().enumerate() {
+        let slow = GateVfs {
+            sync_delay: Duration::from_millis(1),
+            ..GateVfs::new()
+        };
+        let vfs = FaultVfs::new(Arc::new(slow));
+        let opts = Options {
+            sync_writes: true,
+            stats_interval: None,
+            memtable_size: 16 << 10,
+            ..Options::default()
+        };
+        let db =
+            Arc::new(Db::open_with_vfs(Arc::new(vfs.clone()), Path::new("/db"), opts).unwrap());
+        vfs.clear_ops();
+        vfs.add_rule(
+            FaultRule::new(
+                OpSelector::Kind(OpKind::Sync),
+                nth,
+                FaultAction::FailOnce(5),
+            )
+            .on_path(".wal"),
+        );
+        let failed_at = Arc::new(Mutex::new(None::<std::time::Instant>));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let db = Arc::clone(&db);
+                let failed_at = Arc::clone(&failed_at);
+                std::thread::spawn(move || {
+                    let mut late_acks = 0;
+                    for i in 0..60 {
+                        let started = std::time::Instant::now();
+                        let result = db.put(format!("t{t}-{i:03}").as_bytes(), &[b'v'; 300]);
+                        let mut failed = failed_at.lock().unwrap();
+                        match result {
+                            Ok(()) => {
+                                if failed.is_some_and(|at| at < started) {
+                                    late_acks += 1;
+                                }
+                            }
+                            Err(_) => {
+                                failed.get_or_insert(std::time::Instant::now());
+                            }
+                        }
+                    }
+                    late_acks
+                })
+            })
+            .collect();
+        let late: usize = threads.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(vfs.fired(), "round {round}: the fault never fired");
+        assert_eq!(
+            late, 0,
+            "round {round}: writes acknowledged after the failure"
+        );
+        let ops = vfs.ops();
+        let (index, failed) = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.kind == OpKind::Sync && op.path.to_string_lossy().contains(".wal"))
+            .nth(nth as usize)
+            .unwrap();
+        let after = ops[index + 1..]
+            .iter()
+            .filter(|op| op.kind == OpKind::Sync && op.path == failed.path)
+            .count();
+        assert_eq!(
+            after,
+            0,
+            "round {round}: {} fsynced again",
+            failed.path.display()
+        );
+        assert!(db.background_error().unwrap().contains("fsync"));
+        assert!(db.put(b"later", b"x").is_err());
+    }
 }

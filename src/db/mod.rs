@@ -518,7 +518,9 @@ impl Db {
         let synced = if inner.poisoned.load(Ordering::SeqCst) {
             Ok(())
         } else {
-            writer.wal.sync()
+            inner
+                .sync_point
+                .sync_all(&writer.wal.sync_handle(), writer.wal.number())
         };
         drop(writer);
         inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
@@ -635,7 +637,9 @@ impl Inner {
         drop(writer);
         if let Err(err) = self.sync_point.sync_to(&handle, segment, end) {
             // IMPORTANT: a failed fsync is never retried: the kernel may have dropped the
-            // dirty pages, so a later "successful" fsync would prove nothing.
+            // dirty pages, so a later "successful" fsync would prove nothing. The sync point
+            // remembers the failure, so a writer that gets past `lock_writer` before the
+            // poison below is set still fails here, without an fsync.
             self.poison_with(format!("WAL fsync failed: {err}"));
             return Err(err);
         }
@@ -647,13 +651,17 @@ impl Inner {
         self.wait_for_room()?;
         // IMPORTANT: the old segment is durable before the new one exists, so after a power
         // loss only the newest segment can have a torn tail.
-        if let Err(err) = writer.wal.sync() {
+        // Through the sync point: after an earlier failed fsync of this segment (a group
+        // commit), it is not fsynced again and the rotation fails.
+        let old_number = writer.wal.number();
+        if let Err(err) = self
+            .sync_point
+            .sync_all(&writer.wal.sync_handle(), old_number)
+        {
             self.poison_with(format!("WAL fsync before rotation failed: {err}"));
             return Err(err);
         }
-        let old_number = writer.wal.number();
         let old_size = writer.wal.size();
-        self.sync_point.mark(old_number, old_size);
         let number = self.alloc_file_number();
         let new_wal = match wal::Writer::create(self.vfs.as_ref(), &self.wal_dir, number) {
             Ok(w) => w,

@@ -183,10 +183,23 @@ pub struct SyncHandle {
 }
 
 /// Group-commit state shared by every writer of one engine: the segment and offset known
-/// durable.
+/// durable, and the first fsync failure.
+///
+/// After an fsync of a segment fails, the kernel may have dropped its dirty pages and marked
+/// them clean, so a later fsync that "succeeds" proves nothing (the fsyncgate pattern). So
+/// the failure is remembered: every later [`SyncPoint::sync_to`] and
+/// [`SyncPoint::sync_all`] fails with it, without calling fsync again. No write whose record
+/// sits in that segment is acknowledged after the failure, and no later write is either.
 #[derive(Debug, Default)]
 pub struct SyncPoint {
-    durable: Mutex<(FileNumber, u64)>,
+    state: Mutex<SyncState>,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    durable: (FileNumber, u64),
+    /// The first failed fsync: once set, nothing is fsynced or acknowledged again.
+    failed: Option<String>,
 }
 
 impl SyncPoint {
@@ -195,24 +208,63 @@ impl SyncPoint {
     /// mutex and find their offset already covered.
     ///
     /// # Errors
-    /// The fsync error (the caller must poison the engine: a failed fsync is never retried).
+    /// The fsync error (the caller must poison the engine), or, after any earlier failure,
+    /// [`Error::Background`] naming it, with no fsync attempted.
     pub fn sync_to(&self, handle: &SyncHandle, segment: FileNumber, end: u64) -> Result<()> {
-        let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
-        if (durable.0, durable.1) >= (segment, end) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.check()?;
+        if state.durable >= (segment, end) {
             return Ok(());
         }
         let target = handle.written.load(Ordering::Acquire);
-        handle.file.sync()?;
-        *durable = (segment, target.max(end));
+        state.sync(handle, segment)?;
+        state.durable = (segment, target.max(end));
         Ok(())
     }
 
-    /// Records that `segment` is durable up to `end` (after a rotation fsync).
-    pub fn mark(&self, segment: FileNumber, end: u64) {
-        let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
-        if (durable.0, durable.1) < (segment, end) {
-            *durable = (segment, end);
+    /// fsyncs everything appended to `segment` so far (the fsync before a rotation, or at
+    /// close), through the same failure memory as [`SyncPoint::sync_to`].
+    ///
+    /// # Errors
+    /// As [`SyncPoint::sync_to`].
+    pub fn sync_all(&self, handle: &SyncHandle, segment: FileNumber) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.check()?;
+        let target = handle.written.load(Ordering::Acquire);
+        state.sync(handle, segment)?;
+        if state.durable < (segment, target) {
+            state.durable = (segment, target);
         }
+        Ok(())
+    }
+
+    /// The first fsync failure, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed
+            .clone()
+    }
+}
+
+impl SyncState {
+    fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(cause) => Err(Error::Background {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn sync(&mut self, handle: &SyncHandle, segment: FileNumber) -> Result<()> {
+        handle.file.sync().inspect_err(|err| {
+            self.failed = Some(format!(
+                "fsync of WAL segment {} failed: {err}",
+                crate::filenames::wal_name(segment)
+            ));
+        })
     }
 }
 
@@ -499,6 +551,42 @@ mod tests {
         Ok((seqs, summary))
     }
 
+    /// Issue 9, bug 4: writer A's fsync fails; writer C, whose record was already in the
+    /// file, must not fsync again and be acknowledged.
+    #[test]
+    fn sync_point_remembers_a_failed_fsync_and_never_fsyncs_again() {
+        use crate::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector};
+        let vfs = FaultVfs::new(Arc::new(MemVfs::new()));
+        let dir = Path::new("/wal");
+        vfs.create_dir_all(dir).unwrap();
+        let mut writer = Writer::create(&vfs, dir, FileNumber(3)).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put(b"a", b"1").unwrap();
+        let end_a = writer.append(batch.seal(SeqNo(1))).unwrap();
+        let end_c = writer.append(batch.seal(SeqNo(2))).unwrap();
+        vfs.add_rule(FaultRule::new(
+            OpSelector::Kind(OpKind::Sync),
+            0,
+            FaultAction::FailOnce(5),
+        ));
+        vfs.clear_ops();
+        let point = SyncPoint::default();
+        let handle = writer.sync_handle();
+        assert!(point.sync_to(&handle, FileNumber(3), end_a).is_err());
+        // The fault fired once; a retry would succeed. It must not be made.
+        let err = point.sync_to(&handle, FileNumber(3), end_c).unwrap_err();
+        assert!(err.to_string().contains("000003.wal"), "{err}");
+        assert!(point.sync_all(&handle, FileNumber(3)).is_err());
+        assert!(point.sync_to(&handle, FileNumber(4), 20).is_err());
+        let syncs = vfs
+            .ops()
+            .iter()
+            .filter(|op| op.kind == OpKind::Sync)
+            .count();
+        assert_eq!(syncs, 1, "the segment was fsynced again after the failure");
+        assert!(point.failure().is_some());
+    }
+
     #[test]
     fn records_replay_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -613,9 +701,9 @@ mod tests {
         let first = writer.append(b"\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
         let second = writer.append(b"\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
         point.sync_to(&handle, FileNumber(3), second).unwrap();
-        assert_eq!(*point.durable.lock().unwrap(), (FileNumber(3), second));
+        assert_eq!(point.state.lock().unwrap().durable, (FileNumber(3), second));
         // An earlier offset is already covered: no second fsync needed.
         point.sync_to(&handle, FileNumber(3), first).unwrap();
-        assert_eq!(*point.durable.lock().unwrap(), (FileNumber(3), second));
+        assert_eq!(point.state.lock().unwrap().durable, (FileNumber(3), second));
     }
 }
