@@ -143,6 +143,10 @@ pub(crate) struct Inner {
     closed: AtomicBool,
     flush_tx: Sender<FlushMsg>,
     flush_rx: Receiver<FlushMsg>,
+    /// With `background_flush: false`, held from taking a task off the queue until it is
+    /// installed, so flushes run one at a time in queue order whichever thread runs them
+    /// (issue 9, bug 5).
+    inline_flush: Mutex<()>,
     metrics: FlushMetrics,
     segments_removed: AtomicU64,
     torn_tails_truncated: AtomicU64,
@@ -265,6 +269,7 @@ impl Db {
             closed: AtomicBool::new(false),
             flush_tx,
             flush_rx,
+            inline_flush: Mutex::new(()),
             metrics: FlushMetrics::resume(&previous.flush),
             segments_removed: AtomicU64::new(
                 previous.wal.segments_removed + recovered.segments_removed,
@@ -722,9 +727,8 @@ impl Inner {
             }
         } else {
             while full() && !self.poisoned.load(Ordering::SeqCst) {
-                match self.flush_rx.try_recv() {
-                    Ok(FlushMsg::Task(task)) => self.run_flush(task),
-                    _ => break,
+                if !self.flush_next_inline() {
+                    break;
                 }
             }
         }
@@ -755,10 +759,21 @@ impl Inner {
     }
 
     fn drain_inline(&self) {
-        while let Ok(msg) = self.flush_rx.try_recv() {
-            match msg {
-                FlushMsg::Task(task) => self.run_flush(task),
-                FlushMsg::Shutdown => {}
+        while self.flush_next_inline() {}
+    }
+
+    /// Takes the next queued flush and runs it on this thread, under `inline_flush` so that
+    /// no other thread's inline flush overtakes it. False when the queue is empty.
+    fn flush_next_inline(&self) -> bool {
+        let _order = self.inline_flush.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match self.flush_rx.try_recv() {
+                Ok(FlushMsg::Task(task)) => {
+                    self.run_flush(task);
+                    return true;
+                }
+                Ok(FlushMsg::Shutdown) => {}
+                Err(_) => return false,
             }
         }
     }
@@ -843,6 +858,20 @@ impl Inner {
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.read_view();
+        // IMPORTANT: the checkpoint may only move past installed memtables: this one must be
+        // the oldest not yet installed, or the segments of the older ones would be deleted
+        // before their tables exist.
+        if let Some(oldest) = current.imms.first() {
+            if !Arc::ptr_eq(oldest, memtable) {
+                return Err(Error::Background {
+                    cause: format!(
+                        "flush out of order: the memtable of WAL segment {} before the older                          one of {}",
+                        filenames::wal_name(memtable.wal()),
+                        filenames::wal_name(oldest.wal())
+                    ),
+                });
+            }
+        }
         let edit = VersionEdit {
             added: meta.iter().map(|m| (0, m.clone())).collect(),
             removed: Vec::new(),
