@@ -16,6 +16,10 @@ use crate::types::{SeqNo, ValueKind, MAX_KEY_LEN, MAX_VALUE_LEN};
 
 const HEADER_LEN: usize = 12;
 
+/// The largest encoded batch: one WAL record, whose length field is a `u32`. Kept well
+/// below 4 GiB so the length (and the record header around it) never wraps.
+pub const MAX_BATCH_BYTES: usize = 1 << 30;
+
 /// An atomic group of writes.
 #[derive(Debug, Clone)]
 pub struct WriteBatch {
@@ -52,7 +56,8 @@ impl WriteBatch {
     /// Adds a put.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty or over-long key, or an over-long value.
+    /// [`Error::InvalidArgument`] for an empty or over-long key, or an over-long value, or
+    /// when the batch would grow past [`MAX_BATCH_BYTES`] (the batch is left unchanged).
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         if value.len() > MAX_VALUE_LEN {
@@ -61,24 +66,24 @@ impl WriteBatch {
                 value.len()
             )));
         }
-        self.push(ValueKind::Put, key, value);
-        Ok(())
+        self.push(ValueKind::Put, key, value)
     }
 
     /// Adds a delete (a tombstone).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty or over-long key.
+    /// [`Error::InvalidArgument`] for an empty or over-long key, or a full batch (as
+    /// [`WriteBatch::put`]).
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.push(ValueKind::Delete, key, &[]);
-        Ok(())
+        self.push(ValueKind::Delete, key, &[])
     }
 
     /// Adds a range delete: every key in `[start, end)` written before this batch is deleted.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty or over-long bound, or `start >= end`.
+    /// [`Error::InvalidArgument`] for an empty or over-long bound, `start >= end`, or a full
+    /// batch (as [`WriteBatch::put`]).
     pub fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
         check_key(start)?;
         check_key(end)?;
@@ -87,15 +92,16 @@ impl WriteBatch {
                 "a range delete needs start < end".into(),
             ));
         }
-        self.push(ValueKind::RangeDelete, start, end);
-        Ok(())
+        self.push(ValueKind::RangeDelete, start, end)
     }
 
-    fn push(&mut self, kind: ValueKind, key: &[u8], value: &[u8]) {
+    fn push(&mut self, kind: ValueKind, key: &[u8], value: &[u8]) -> Result<()> {
+        check_room(self.rep.len(), key.len(), value.len())?;
         self.rep.push(kind.tag());
         put_bytes(&mut self.rep, key);
         put_bytes(&mut self.rep, value);
         self.count += 1;
+        Ok(())
     }
 
     /// Number of operations.
@@ -137,6 +143,20 @@ impl WriteBatch {
             decode_op(&mut decoder).ok()
         })
     }
+}
+
+/// Whether an op with a key of `key_len` and a value of `value_len` bytes still fits a batch
+/// of `encoded_len` bytes under [`MAX_BATCH_BYTES`] (tag and two varints of at most 5 bytes
+/// each, counted at their largest).
+fn check_room(encoded_len: usize, key_len: usize, value_len: usize) -> Result<()> {
+    let op_len = 1 + 5 + key_len + 5 + value_len;
+    if encoded_len.saturating_add(op_len) > MAX_BATCH_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "a write batch holds at most {MAX_BATCH_BYTES} bytes (one WAL record); this one \
+             has {encoded_len} and the next operation needs {op_len}: split it"
+        )));
+    }
+    Ok(())
 }
 
 fn check_key(key: &[u8]) -> Result<()> {
@@ -212,6 +232,17 @@ pub fn encode_op(buf: &mut Vec<u8>, kind: ValueKind, key: &[u8], value: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_never_grows_past_one_wal_record() {
+        assert!(check_room(HEADER_LEN, 10, 100).is_ok());
+        assert!(check_room(MAX_BATCH_BYTES - 1000, 10, 100).is_ok());
+        let err = check_room(MAX_BATCH_BYTES - 100, 10, 100).unwrap_err();
+        assert!(err.to_string().contains("split it"), "{err}");
+        assert!(check_room(usize::MAX - 3, 1, 1).is_err());
+        // Whatever fits stays below the u32 record length.
+        assert!(MAX_BATCH_BYTES + crate::wal::RECORD_HEADER_LEN < u32::MAX as usize);
+    }
 
     #[test]
     fn sealed_batch_decodes_to_its_operations() {

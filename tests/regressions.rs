@@ -550,3 +550,26 @@ fn bug5_inline_flushes_commit_in_order_and_never_reclaim_an_uninstalled_segment(
     let report = verify(&crashed, dir, &VerifyOptions::default()).unwrap();
     assert!(report.ok, "{:?}", report.problems);
 }
+
+/// A file number used only by a temporary that a crash left (and open removes) is never
+/// handed out again.
+#[test]
+fn file_numbers_of_removed_temporaries_are_not_handed_out_again() {
+    let vfs = MemVfs::new();
+    let dir = Path::new("/db");
+    let opts = Options {
+        stats_interval: None,
+        ..Options::default()
+    };
+    drop(Db::open_with_vfs(Arc::new(vfs.clone()), dir, opts.clone()).unwrap());
+    vfs.write_file(dir.join("000050.sst.tmp.1.2"), b"partial table");
+    vfs.write_file(dir.join("wal/000060.wal.tmp.1.2"), b"partial segment");
+    let db = Db::open_with_vfs(Arc::new(vfs.clone()), dir, opts).unwrap();
+    assert!(!vfs
+        .file_names()
+        .iter()
+        .any(|p| p.to_string_lossy().contains(".tmp.")));
+    db.put(b"k", b"v").unwrap();
+    let table = db.flush().unwrap().tables[0].number;
+    assert!(table.0 > 60, "handed out {table} again");
+}

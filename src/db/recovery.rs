@@ -16,6 +16,9 @@
 //!    receiving appends;
 //! 6. only then remove the other crash leftovers: temporaries, tables no manifest edit
 //!    references, superseded manifests (after a failed replay they stay, for inspection).
+//!
+//! The next file number is above every number any file in the workdir carries, temporaries
+//! included, so no number is handed out twice.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -87,7 +90,10 @@ pub(super) fn recover(
     for name in vfs.list_dir(dir)? {
         let path = dir.join(&name);
         match filenames::parse(&name) {
-            Some(FileKind::Temp) => leftovers.push(path),
+            Some(FileKind::Temp) => {
+                max_seen = max_seen.max(temp_number(&name));
+                leftovers.push(path);
+            }
             Some(FileKind::Table(n)) => {
                 max_seen = max_seen.max(n.0);
                 if !version.contains(n) {
@@ -113,6 +119,7 @@ pub(super) fn recover(
         let path = wal_dir.join(&name);
         match filenames::parse(&name) {
             Some(FileKind::Temp) => {
+                max_seen = max_seen.max(temp_number(&name));
                 vfs.remove_file(&path)?;
                 removed_any = true;
             }
@@ -272,6 +279,21 @@ pub(super) fn recover(
         segments_removed,
         torn_tails,
     })
+}
+
+/// The file number a temporary was written for (`000017.sst.tmp.<pid>.<ns>` -> 17; 0 for a
+/// temporary of an unnumbered file such as `CURRENT`). A number is never handed out twice,
+/// even one only a deleted temporary used: its removal may not be durable yet, and a
+/// resurrected temporary must never share a number with a live file.
+fn temp_number(name: &str) -> u64 {
+    let final_name = name
+        .split(filenames::TEMP_MARKER)
+        .next()
+        .unwrap_or_default();
+    match filenames::parse(final_name) {
+        Some(FileKind::Table(n) | FileKind::Manifest(n) | FileKind::Wal(n)) => n.0,
+        _ => 0,
+    }
 }
 
 /// A directory without `CURRENT`: initialise it only when it holds nothing that could be

@@ -146,6 +146,15 @@ impl Writer {
     /// I/O errors naming the segment. After an error the segment's tail may hold part of the
     /// record; the engine stops writing to it (a torn tail that recovery truncates).
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
+        if payload.len() > u32::MAX as usize - RECORD_HEADER_LEN {
+            // A length that does not fit the u32 field would wrap (batches are capped well
+            // below this; see `batch::MAX_BATCH_BYTES`).
+            return Err(Error::InvalidArgument(format!(
+                "a WAL record holds at most {} bytes, not {}",
+                u32::MAX as usize - RECORD_HEADER_LEN,
+                payload.len()
+            )));
+        }
         frame_record(&mut self.frame, payload);
         self.file.append(&self.frame)?;
         let end = self.written.load(Ordering::Relaxed) + self.frame.len() as u64;
