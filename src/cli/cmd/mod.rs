@@ -7,7 +7,6 @@ mod delete_range;
 mod export;
 mod flush;
 mod get;
-pub(crate) mod load;
 mod manifest;
 mod put;
 mod scan;
@@ -38,7 +37,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Delete(args) => delete::run(global, args),
         Command::DeleteRange(args) => delete_range::run(global, args),
         Command::Scan(args) => scan::run(global, args),
-        Command::Load(args) => load::run(global, args),
+        Command::Load(args) => super::load::run(global, args),
         Command::Flush(args) => flush::run(global, args),
         Command::Compact(args) => compact::run(global, args),
         Command::Stats(args) => stats::run(global, args),
