@@ -964,7 +964,11 @@ impl Inner {
         let mut cursor = self.lock_compaction();
         while !self.poisoned.load(Ordering::SeqCst) && !self.closed.load(Ordering::SeqCst) {
             let version = Arc::clone(&self.read_view().version);
-            let Some(task) = compaction::pick(&version, &self.opts.compaction(), &cursor) else {
+            let Some(task) = compaction::pick(
+                &version,
+                &compaction::CompactionOptions::from(&self.opts),
+                &cursor,
+            ) else {
                 break;
             };
             if let Err(err) = self.compact_once(&task, &mut cursor) {
@@ -1113,7 +1117,12 @@ impl Inner {
             .clone();
         snapshot.compaction.pending = u64::from(
             self.opts.auto_compaction
-                && compaction::pick(&view.version, &self.opts.compaction(), &[]).is_some(),
+                && compaction::pick(
+                    &view.version,
+                    &compaction::CompactionOptions::from(&self.opts),
+                    &[],
+                )
+                .is_some(),
         );
         snapshot.manifest.file = state.manifest.file_name();
         snapshot.manifest.bytes = state.manifest.size();
