@@ -53,16 +53,51 @@ pub fn json_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonRecord<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     key: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     key_hex: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     value: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     value_hex: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     op: Option<Cow<'a, str>>,
+}
+
+/// A field that is present must be a string: `null` is bad input, not "absent" (a record
+/// with `"value":null` and `"value_hex":".."` would otherwise load).
+fn string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string (leave a field out rather than give it as null)")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+    d.deserialize_str(Text).map(Some)
+}
+
+/// What a JSON text that is not an object starts as, for the message.
+fn not_an_object(text: &str) -> Option<&'static str> {
+    match text.trim_start().as_bytes().first()? {
+        b'{' => None,
+        b'[' => Some("an array"),
+        b'"' => Some("a string"),
+        b'n' => Some("null"),
+        b't' | b'f' => Some("a boolean"),
+        b'-' | b'0'..=b'9' => Some("a number"),
+        _ => None,
+    }
 }
 
 /// `{"key":..,"value":..}` / `key_hex` / `value_hex` / `"op":"delete"`.
@@ -81,6 +116,11 @@ pub fn parse_jsonl<'a>(
             e.valid_up_to() + 1
         )
     })?;
+    if let Some(found) = not_an_object(text) {
+        return Err(format!(
+            "expected a JSON object {{\"key\":..,\"value\":..}}, found {found}"
+        ));
+    }
     let record: JsonRecord<'_> = serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message
@@ -167,7 +207,25 @@ mod tests {
         assert!(jsonl(br#"{"key":"k","value":"v""#)
             .unwrap_err()
             .contains("column"));
-        assert!(jsonl(b"[1,2]").is_err());
+        assert!(jsonl(b"[1,2]").unwrap_err().contains("found an array"));
+        // serde's derive would fill the struct from a sequence: an array is never a record.
+        assert!(jsonl(br#"["a",null,null,null,"delete"]"#)
+            .unwrap_err()
+            .contains("expected a JSON object"));
+        assert!(jsonl(br#" ["k",null,"v"]"#).is_err());
+        assert!(jsonl(b"null").unwrap_err().contains("found null"));
+        assert!(jsonl(b"\"k\"").unwrap_err().contains("found a string"));
+        assert!(jsonl(b"12").unwrap_err().contains("found a number"));
+        // A present field is a string; null is not "absent".
+        let err = jsonl(br#"{"key":"k","value":null,"value_hex":"76"}"#).unwrap_err();
+        assert!(err.contains("invalid type: null"), "{err}");
+        assert!(jsonl(br#"{"key":"k","value":"v","op":null}"#).is_err());
+        assert!(jsonl(br#"{"key":7,"value":"v"}"#).is_err());
+        // Escaped strings (owned) still work.
+        assert_eq!(
+            jsonl(br#"{"key":"a\"b","value":"\u00e9"}"#).unwrap(),
+            (b"a\"b".to_vec(), Some("\u{e9}".as_bytes().to_vec()))
+        );
         assert!(jsonl(b"").is_err());
     }
 

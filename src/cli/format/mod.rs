@@ -17,3 +17,7 @@ pub enum Op<'a> {
     /// Delete the key.
     Delete(&'a [u8]),
 }
+
+/// The UTF-8 byte-order mark that Excel's "CSV UTF-8" and some editors put first in a file;
+/// `load` reads it as nothing at the start of every input, in every format.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";

@@ -100,6 +100,15 @@ pub fn unescape_into(field: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
 
 /// One `key<TAB>value` line (with its newline) appended to `out`.
 pub fn tsv_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+    // A key starting with a byte-order mark is escaped, or `load` would read the mark as
+    // nothing when the record comes first in a file.
+    let key = match key.strip_prefix(super::BOM) {
+        Some(rest) => {
+            out.extend_from_slice(b"\\xef\\xbb\\xbf");
+            rest
+        }
+        None => key,
+    };
     escape_into(key, out);
     out.push(b'\t');
     escape_into(value, out);

@@ -41,6 +41,7 @@ use crate::cli::progress::Progress;
 use crate::cli::CliError;
 
 pub use crate::cli::args::LoadFormat;
+pub use crate::cli::format::csv::csv_record;
 pub use crate::cli::format::jsonl::json_record;
 pub use crate::cli::format::tsv::tsv_record;
 pub use pipeline::{parse_input, parse_record, ParsedInput, Record};
@@ -70,6 +71,25 @@ enum Source {
 struct Input {
     name: String,
     source: Source,
+    format: LoadFormat,
+}
+
+/// How every input is read, beyond its format.
+#[derive(Debug, Clone, Copy)]
+struct Dialect {
+    /// Skip the first record of each input (`--header`).
+    header: bool,
+    /// The CSV field delimiter (`--delimiter`).
+    delimiter: u8,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            header: false,
+            delimiter: b',',
+        }
+    }
 }
 
 /// A bad record: where, and why.
@@ -102,6 +122,8 @@ enum Stop {
 #[derive(Default)]
 struct Outcome {
     bad: u64,
+    /// Things that look wrong but are not bad input (a CSV header row loaded as data).
+    warnings: Vec<String>,
     reported: Vec<BadRecord>,
     stop: Option<Stop>,
 }
@@ -126,7 +148,11 @@ struct Policy {
 /// A missing or unreadable input or a directory (exit 1, nothing written); engine errors
 /// (exit 1); bad input ([`EXIT_BAD_INPUT`]).
 pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
-    let (inputs, total) = open_inputs(&args.files)?;
+    let (inputs, total) = open_inputs(&args.files, args.format)?;
+    let dialect = Dialect {
+        header: args.header,
+        delimiter: args.delimiter,
+    };
     let policy = Policy {
         skip: args.skip_invalid || args.max_errors.is_some(),
         max_errors: args.max_errors,
@@ -134,24 +160,70 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let batch_bytes = usize::try_from(global.memtable_size / 4)
         .unwrap_or(BATCH_BYTES)
         .clamp(4096, BATCH_BYTES);
-    let format = args.format;
 
-    let db = open_for_write(global)?;
     let start = Instant::now();
     let (tx, rx) = crossbeam_channel::bounded::<Chunk>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<WriteBatch>(8);
     let parser = std::thread::Builder::new()
         .name("nokv-load-parse".into())
         .spawn(move || {
-            let mut parser = Parser::new(format, policy, tx, recycle_rx, batch_bytes);
+            let mut parser = Parser::new(dialect, policy, tx, recycle_rx, batch_bytes);
             parser.run(inputs);
             parser.outcome
         })
         .map_err(CliError::io("spawn the parser thread"))?;
+    let join = |parser: std::thread::JoinHandle<Outcome>| {
+        parser.join().unwrap_or_else(|_| Outcome {
+            stop: Some(Stop::Read(CliError::Failed(
+                "internal error: the parser thread panicked".into(),
+            ))),
+            ..Outcome::default()
+        })
+    };
 
     let progress = Progress::new(global.quiet, total);
     let mut records = 0u64;
     let mut bytes = 0u64;
+    // A workdir that holds no database yet is created only once there is a record to write:
+    // a load that stops at its first record leaves nothing behind.
+    let fresh = !global.workdir.join(crate::filenames::CURRENT).exists();
+    let mut first = None;
+    if fresh {
+        for chunk in rx.iter() {
+            if !chunk.batch.is_empty() {
+                first = Some(chunk);
+                break;
+            }
+            bytes += chunk.bytes;
+            progress.update(records, bytes, start.elapsed());
+        }
+    }
+    let mut parser = Some(parser);
+    let mut outcome = None;
+    if fresh && first.is_none() {
+        // The parser is done (it closed the channel) without a record to write.
+        let done = join(parser.take().expect("joined once"));
+        if done.stop.is_some() || done.bad > 0 {
+            progress.finish();
+            return report(
+                global,
+                args,
+                &done,
+                0,
+                bytes,
+                start.elapsed(),
+                &IngestSummary::default(),
+            );
+        }
+        outcome = Some(done);
+    }
+    let db = match open_for_write(global) {
+        Ok(db) => db,
+        Err(err) => {
+            progress.finish();
+            return Err(err);
+        }
+    };
     let mut write_error = None;
     let mut sink = if args.no_ingest {
         Sink::Write
@@ -159,7 +231,7 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         Sink::Undecided
     };
     let mut ingested = IngestSummary::default();
-    for mut chunk in rx.iter() {
+    for mut chunk in first.into_iter().chain(rx.iter()) {
         if !chunk.batch.is_empty() {
             // Auto-detection only considers a full first batch: a small load stays in the WAL
             // rather than leaving a tiny table.
@@ -198,12 +270,10 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
             write_error = Some(err);
         }
     }
-    let outcome = parser.join().unwrap_or_else(|_| Outcome {
-        stop: Some(Stop::Read(CliError::Failed(
-            "internal error: the parser thread panicked".into(),
-        ))),
-        ..Outcome::default()
-    });
+    let outcome = match parser {
+        Some(parser) => join(parser),
+        None => outcome.unwrap_or_default(),
+    };
     progress.finish();
     let closed = db.close();
     let elapsed = start.elapsed();

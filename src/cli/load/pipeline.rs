@@ -11,19 +11,22 @@ use crate::types::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::WriteBatch;
 
 use super::{
-    BadRecord, Chunk, Input, Outcome, Policy, Source, Stop, BATCH_BYTES, BATCH_RECORDS, MAX_LINE,
-    READ_BUFFER, REPORTED_BAD,
+    BadRecord, Chunk, Dialect, Input, Outcome, Policy, Source, Stop, BATCH_BYTES, BATCH_RECORDS,
+    MAX_LINE, READ_BUFFER, REPORTED_BAD,
 };
 use crate::cli::args::LoadFormat;
-use crate::cli::format::csv::{csv_open_quote, parse_csv};
+use crate::cli::format::csv::{parse_csv, QuoteState};
 use crate::cli::format::jsonl::parse_jsonl;
 use crate::cli::format::tsv::parse_tsv;
-use crate::cli::format::Op;
+use crate::cli::format::{Op, BOM};
 use crate::cli::CliError;
 
 /// Opens every input up front: a missing file or a directory fails before anything is
 /// written. Returns the inputs and their total size when every size is known.
-pub(super) fn open_inputs(files: &[PathBuf]) -> Result<(Vec<Input>, Option<u64>), CliError> {
+pub(super) fn open_inputs(
+    files: &[PathBuf],
+    format: LoadFormat,
+) -> Result<(Vec<Input>, Option<u64>), CliError> {
     let stdin_path = Path::new("-");
     let names: Vec<&Path> = if files.is_empty() {
         vec![stdin_path]
@@ -43,6 +46,7 @@ pub(super) fn open_inputs(files: &[PathBuf]) -> Result<(Vec<Input>, Option<u64>)
             inputs.push(Input {
                 name: "<stdin>".into(),
                 source: Source::Stdin,
+                format,
             });
             continue;
         }
@@ -66,6 +70,7 @@ pub(super) fn open_inputs(files: &[PathBuf]) -> Result<(Vec<Input>, Option<u64>)
         inputs.push(Input {
             name,
             source: Source::File(file),
+            format,
         });
     }
     Ok((inputs, total))
@@ -124,7 +129,12 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(LineR
 
 /// The parser thread's state: reused buffers and the batch being filled.
 pub(super) struct Parser {
+    /// The format of the input being read.
     format: LoadFormat,
+    /// Skip the first record of every input.
+    header: bool,
+    /// The CSV field delimiter.
+    delimiter: u8,
     policy: Policy,
     tx: Sender<Chunk>,
     recycle: Receiver<WriteBatch>,
@@ -140,14 +150,16 @@ pub(super) struct Parser {
 
 impl Parser {
     pub(super) fn new(
-        format: LoadFormat,
+        dialect: Dialect,
         policy: Policy,
         tx: Sender<Chunk>,
         recycle: Receiver<WriteBatch>,
         batch_bytes: usize,
     ) -> Parser {
         Parser {
-            format,
+            format: LoadFormat::Tsv,
+            header: dialect.header,
+            delimiter: dialect.delimiter,
             policy,
             tx,
             recycle,
@@ -164,6 +176,7 @@ impl Parser {
 
     pub(super) fn run(&mut self, inputs: Vec<Input>) {
         for input in inputs {
+            self.format = input.format;
             let result = match input.source {
                 Source::Stdin => {
                     let stdin = io::stdin();
@@ -188,6 +201,7 @@ impl Parser {
 
     /// Parses one input to its end.
     fn parse<R: BufRead>(&mut self, mut reader: R, name: &str) -> Result<(), Stop> {
+        let format = self.format;
         let mut line_no = 0u64;
         loop {
             self.line.clear();
@@ -215,10 +229,18 @@ impl Parser {
                 }
             };
             line_no += 1;
-            if self.format == LoadFormat::Csv {
-                // A quoted field may span lines: read on while the quotes are unbalanced.
-                while terminated && csv_open_quote(&self.line) {
+            if first_line == 1 && self.line.starts_with(BOM) {
+                // Excel's "CSV UTF-8" and some editors start a file with a byte-order mark.
+                self.line.drain(..BOM.len());
+            }
+            if format == LoadFormat::Csv {
+                // A quoted field may span lines: read on while the quotes are unbalanced,
+                // scanning only what each line adds.
+                let mut quotes = QuoteState::START;
+                quotes.scan(&self.line, self.delimiter);
+                while terminated && quotes.open() {
                     self.line.push(b'\n');
+                    let added = self.line.len() - 1;
                     let (read, more) = read_line(&mut reader, &mut self.line).map_err(read_err)?;
                     match read {
                         LineRead::Eof => break,
@@ -231,14 +253,28 @@ impl Parser {
                     if self.line.len() as u64 > MAX_LINE {
                         break;
                     }
+                    quotes.scan(&self.line[added..], self.delimiter);
                 }
             }
             self.batch_input += consumed;
-            let result = match self.format {
+            if first_line == 1 && self.header {
+                continue;
+            }
+            let result = match format {
                 LoadFormat::Tsv => parse_tsv(&self.line, &mut self.key, &mut self.value),
-                LoadFormat::Csv => parse_csv(&self.line, &mut self.key, &mut self.value),
+                LoadFormat::Csv => {
+                    parse_csv(&self.line, self.delimiter, &mut self.key, &mut self.value)
+                }
                 LoadFormat::Jsonl => parse_jsonl(&self.line, &mut self.key, &mut self.value),
             }
+            .inspect(|op| {
+                if first_line == 1 && format == LoadFormat::Csv && looks_like_a_header(op) {
+                    self.outcome.warnings.push(format!(
+                        "{name}:1: the first record is `key,value`, loaded as data; if it is a \
+                         header row, use --header to skip it"
+                    ));
+                }
+            })
             .and_then(|op| check(op, &mut self.batch));
             match result {
                 Ok(()) => {
@@ -289,6 +325,12 @@ impl Parser {
         };
         self.tx.send(chunk).map_err(|_| Stop::Disconnected)
     }
+}
+
+/// Whether a first CSV record reads `key,value` (any case): most likely a header row.
+fn looks_like_a_header(op: &Op<'_>) -> bool {
+    matches!(op, Op::Put(key, value)
+        if key.eq_ignore_ascii_case(b"key") && value.eq_ignore_ascii_case(b"value"))
 }
 
 /// Checks the sizes and adds the record to `batch`.
@@ -345,7 +387,7 @@ pub fn parse_record(format: LoadFormat, line: &[u8]) -> Result<Record, String> {
     let (mut key, mut value) = (Vec::new(), Vec::new());
     let op = match format {
         LoadFormat::Tsv => parse_tsv(line, &mut key, &mut value),
-        LoadFormat::Csv => parse_csv(line, &mut key, &mut value),
+        LoadFormat::Csv => parse_csv(line, b',', &mut key, &mut value),
         LoadFormat::Jsonl => parse_jsonl(line, &mut key, &mut value),
     }?;
     check(op, &mut WriteBatch::new())?;
@@ -379,7 +421,8 @@ pub fn parse_input(format: LoadFormat, input: &[u8]) -> ParsedInput {
         skip: true,
         max_errors: None,
     };
-    let mut parser = Parser::new(format, policy, tx, recycle, BATCH_BYTES);
+    let mut parser = Parser::new(Dialect::default(), policy, tx, recycle, BATCH_BYTES);
+    parser.format = format;
     // With `skip` and no error limit, parsing an in-memory input never stops early.
     let _ = parser.parse(input, "input");
     let _ = parser.send();

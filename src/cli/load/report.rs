@@ -22,6 +22,9 @@ pub(super) fn report(
     ingested: &IngestSummary,
 ) -> Result<(), CliError> {
     if !global.quiet {
+        for warning in &outcome.warnings {
+            note(format_args!("nokv: warning: {warning}"));
+        }
         for bad in &outcome.reported {
             note(format_args!("{bad} (skipped)"));
         }
@@ -56,6 +59,7 @@ pub(super) fn report(
             "stopped_at": stopped,
             "ingested_records": ingested.records,
             "ingested_tables": ingested.tables,
+            "warnings": outcome.warnings,
         }))?;
     }
     let skipped = if outcome.bad > 0 && !matches!(outcome.stop, Some(Stop::Bad(_))) {
@@ -67,6 +71,14 @@ pub(super) fn report(
         "loaded {records} records ({bytes} bytes) in {secs:.2} s, {rate:.0} records/s{skipped}"
     );
     match &outcome.stop {
+        None if records == 0 && outcome.bad > 0 => Err(CliError::Status {
+            code: EXIT_BAD_INPUT,
+            message: Some(format!(
+                "every record was bad ({} bad record{} skipped); nothing was loaded",
+                outcome.bad,
+                if outcome.bad == 1 { "" } else { "s" }
+            )),
+        }),
         None => {
             if !global.quiet && !args.json {
                 note(format_args!("nokv: {summary}"));
