@@ -109,6 +109,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;load'= {
             cand --format 'Input format'
             cand --delimiter 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)'
+            cand --linger 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'

@@ -98,6 +98,7 @@ complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input form
 csv\t'RFC 4180, two columns, no header'
 jsonl\t'one JSON object per line'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l delimiter -d 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\\t`)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l linger -d 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer\'s records become durable and visible within about this delay' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l max-errors -d 'Stop (exit 5) when more than N records are bad; implies --skip-invalid' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'

@@ -272,3 +272,92 @@ fn a_stray_csv_quote_over_many_lines_is_rejected_with_its_line() {
     );
     assert_eq!(f.scan(), "a\t1\n");
 }
+
+// ---------------------------------------------------------------------------------------
+// --linger: a slow producer's records become durable within a bounded delay
+
+/// Whether any WAL segment of `db` holds `needle` (a key written by the batch encoding).
+fn wal_holds(db: &std::path::Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(db.join("wal")) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read(entry.path())
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
+}
+
+/// Polls `ready` every 20 ms until it holds or `timeout` passes (a generous bound, not a
+/// measurement of speed).
+fn eventually(timeout: std::time::Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ready()
+}
+
+#[test]
+fn a_slow_producers_records_survive_kill_9_while_the_pipe_stays_open() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let f = Fixture::new();
+    let mut loader = Command::new(support::BIN)
+        .env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&f.db)
+        .args(["load", "--linger", "50ms", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut feed = loader.stdin.take().unwrap();
+    // Two records, then a pause with the pipe open (as `tail -f` does): far fewer than a
+    // batch, so without --linger they would wait in memory until EOF.
+    feed.write_all(b"slow-key-1\tv1\nslow-key-2\tv2\n").unwrap();
+    feed.flush().unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || wal_holds(&f.db, b"slow-key-2")),
+        "the records fed never reached the WAL while the producer paused"
+    );
+    // More input later on the same pipe: written too, in its own partial batch.
+    feed.write_all(b"slow-key-3\tv3\n").unwrap();
+    feed.flush().unwrap();
+    assert!(eventually(Duration::from_secs(20), || wal_holds(
+        &f.db,
+        b"slow-key-3"
+    )));
+    // kill -9 with the pipe still open: what reached the WAL is durable.
+    loader.kill().unwrap();
+    loader.wait().unwrap();
+    drop(feed);
+    for (key, value) in [
+        ("slow-key-1", "v1"),
+        ("slow-key-2", "v2"),
+        ("slow-key-3", "v3"),
+    ] {
+        assert_eq!(
+            f.get(key.as_bytes()).as_deref(),
+            Some(value.as_bytes()),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn linger_takes_a_duration() {
+    let f = Fixture::new();
+    let out = f.run(&["load", "--linger", "banana", "-"], b"");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a duration"), "{}", out.stderr);
+    let out = f.run(&["load", "--linger", "0", "-"], b"k\tv\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(f.get(b"k").as_deref(), Some(&b"v"[..]));
+}

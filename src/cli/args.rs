@@ -192,6 +192,7 @@ Examples:
   nokv load --format csv a.csv b.csv
   nokv load --format jsonl dump.jsonl --json
   nokv load --skip-invalid --max-errors 100 messy.tsv
+  tail -f app.tsv | nokv load -         # each record in the WAL within --linger (100ms)
 
 Formats:
   tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH in keys and values. A line
@@ -369,6 +370,11 @@ pub struct LoadArgs {
     /// CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)
     #[arg(long, value_name = "C", value_parser = parse_delimiter, default_value = ",")]
     pub delimiter: u8,
+    /// Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes
+    /// whenever the input pauses), so a slow producer's records become durable and visible
+    /// within about this delay
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "100ms")]
+    pub linger: std::time::Duration,
     /// Skip bad records and count them instead of stopping at the first
     #[arg(long)]
     pub skip_invalid: bool,
@@ -516,6 +522,33 @@ fn parse_memtable_size(text: &str) -> Result<u64, String> {
     Ok(size)
 }
 
+/// A duration: `100ms`, `2s`, `1.5s`, `250us`, or `0`.
+///
+/// # Errors
+/// A message naming what is wrong.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 100ms, 2s)"))?;
+    let secs = match unit.trim() {
+        "" if value == 0.0 => 0.0,
+        "ms" => value / 1000.0,
+        "s" => value,
+        "us" => value / 1_000_000.0,
+        "" => return Err(format!("`{text}` needs a unit: ms, s or us (e.g. 100ms)")),
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s or us)")),
+    };
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err(format!("{text} is out of range (0 to 1 hour)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 /// A CSV delimiter: one ASCII character other than a quote, CR or LF; `tab` or `\t` for a tab.
 fn parse_delimiter(text: &str) -> Result<u8, String> {
     let byte = match text {
@@ -563,5 +596,12 @@ mod tests {
         assert!(parse_size("99999999999999999999").is_err());
         assert!(parse_size("99999999999TiB").is_err());
         assert!(parse_memtable_size("100").is_err());
+        use std::time::Duration;
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("100").is_err());
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 }

@@ -29,7 +29,7 @@ mod report;
 mod sink;
 
 use std::fs::File;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::types::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::WriteBatch;
@@ -59,6 +59,8 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Longest line (or CSV record) read: every byte of a maximal key and value escaped at the
 /// widest (`\u0000` in JSON is six bytes per byte), plus syntax.
 const MAX_LINE: u64 = 6 * (MAX_KEY_LEN as u64 + MAX_VALUE_LEN as u64) + 64;
+/// `--linger`: a partial batch is written once it is this old.
+const DEFAULT_LINGER: Duration = Duration::from_millis(100);
 /// Read buffer per input.
 const READ_BUFFER: usize = 1 << 20;
 
@@ -81,6 +83,8 @@ struct Dialect {
     header: bool,
     /// The CSV field delimiter (`--delimiter`).
     delimiter: u8,
+    /// How long a partial batch waits for more records before it is written (`--linger`).
+    linger: Duration,
 }
 
 impl Default for Dialect {
@@ -88,6 +92,7 @@ impl Default for Dialect {
         Dialect {
             header: false,
             delimiter: b',',
+            linger: DEFAULT_LINGER,
         }
     }
 }
@@ -152,6 +157,7 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let dialect = Dialect {
         header: args.header,
         delimiter: args.delimiter,
+        linger: args.linger,
     };
     let policy = Policy {
         skip: args.skip_invalid || args.max_errors.is_some(),

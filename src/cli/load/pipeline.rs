@@ -1,9 +1,15 @@
 //! The parser thread: reads the inputs line by line, decodes records into reused buffers,
 //! and sends full batches to the writer.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -87,12 +93,31 @@ enum LineRead {
     TooLong {
         bytes: u64,
     },
+    /// The input has nothing to read and the batch being filled is due (see
+    /// [`LingerReader`]): what was read of the line so far stays in the buffer; call again
+    /// with the same `start` to read on.
+    Idle,
 }
 
-/// Appends the next line (without the newline) to `buf`.
-fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(LineRead, bool)> {
-    let start = buf.len();
-    let n = reader.by_ref().take(MAX_LINE + 1).read_until(b'\n', buf)? as u64;
+/// Appends the next line (without the newline) to `buf`, whose part from `start` on is what
+/// was read of the line so far (empty unless an earlier call returned [`LineRead::Idle`]).
+fn read_line<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> io::Result<(LineRead, bool)> {
+    let so_far = (buf.len() - start) as u64;
+    match reader
+        .by_ref()
+        .take((MAX_LINE + 1).saturating_sub(so_far))
+        .read_until(b'\n', buf)
+    {
+        Ok(_) => {}
+        // `read_until` keeps (and has consumed) what it read before the error.
+        Err(err) if err.kind() == io::ErrorKind::TimedOut => return Ok((LineRead::Idle, false)),
+        Err(err) => return Err(err),
+    }
+    let n = (buf.len() - start) as u64;
     if n == 0 {
         return Ok((LineRead::Eof, false));
     }
@@ -100,11 +125,16 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(LineR
         buf.pop();
         return Ok((LineRead::Line { bytes: n }, true));
     }
-    if (buf.len() - start) as u64 > MAX_LINE {
+    if n > MAX_LINE {
         // Skip the rest of the over-long line.
         let mut skipped = n;
         loop {
-            let available = reader.fill_buf()?;
+            let available = match reader.fill_buf() {
+                Ok(available) => available,
+                // Nothing to send for a line being skipped; the next read waits.
+                Err(err) if err.kind() == io::ErrorKind::TimedOut => continue,
+                Err(err) => return Err(err),
+            };
             if available.is_empty() {
                 break;
             }
@@ -127,6 +157,68 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<(LineR
     Ok((LineRead::Line { bytes: n }, false))
 }
 
+/// When the batch being filled is due to be sent (`--linger` after its first record), shared
+/// by the parser and the reader of its input.
+type Deadline = Rc<Cell<Option<Instant>>>;
+
+/// An input that, once the batch being filled is due, answers a read with
+/// [`io::ErrorKind::TimedOut`] (once per deadline) instead of waiting for more input: the
+/// parser then sends the partial batch, so a slow producer's records are written within
+/// `--linger`. For a pipe or a terminal it waits for input only until the deadline (`poll`);
+/// a regular file never waits, so it is only checked between reads.
+struct LingerReader<R> {
+    inner: R,
+    deadline: Deadline,
+    pollable: bool,
+}
+
+impl<R: Read + AsFd> LingerReader<R> {
+    fn new(inner: R, deadline: Deadline) -> Self {
+        let pollable = rustix::fs::fstat(&inner)
+            .map(|stat| {
+                rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    != rustix::fs::FileType::RegularFile
+            })
+            .unwrap_or(true);
+        LingerReader {
+            inner,
+            deadline,
+            pollable,
+        }
+    }
+
+    /// Whether input arrives before `deadline`.
+    fn ready_before(&self, deadline: Instant) -> io::Result<bool> {
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let timeout = Timespec {
+                tv_sec: wait.as_secs() as i64,
+                tv_nsec: i64::from(wait.subsec_nanos()),
+            };
+            let mut fds = [PollFd::new(&self.inner, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(n) => return Ok(n > 0),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+impl<R: Read + AsFd> Read for LingerReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline.get() {
+            let due =
+                Instant::now() >= deadline || (self.pollable && !self.ready_before(deadline)?);
+            if due {
+                self.deadline.set(None);
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the batch is due"));
+            }
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// The parser thread's state: reused buffers and the batch being filled.
 pub(super) struct Parser {
     /// The format of the input being read.
@@ -135,6 +227,10 @@ pub(super) struct Parser {
     header: bool,
     /// The CSV field delimiter.
     delimiter: u8,
+    /// How long a partial batch may wait for more records.
+    linger: Duration,
+    /// When the batch being filled is due.
+    deadline: Deadline,
     policy: Policy,
     tx: Sender<Chunk>,
     recycle: Receiver<WriteBatch>,
@@ -160,6 +256,8 @@ impl Parser {
             format: LoadFormat::Tsv,
             header: dialect.header,
             delimiter: dialect.delimiter,
+            linger: dialect.linger,
+            deadline: Deadline::default(),
             policy,
             tx,
             recycle,
@@ -179,11 +277,12 @@ impl Parser {
             self.format = input.format;
             let result = match input.source {
                 Source::Stdin => {
-                    let stdin = io::stdin();
-                    let reader = BufReader::with_capacity(READ_BUFFER, stdin.lock());
+                    let stdin = LingerReader::new(io::stdin().lock(), Rc::clone(&self.deadline));
+                    let reader = BufReader::with_capacity(READ_BUFFER, stdin);
                     self.parse(reader, &input.name)
                 }
                 Source::File(file) => {
+                    let file = LingerReader::new(file, Rc::clone(&self.deadline));
                     let reader = BufReader::with_capacity(READ_BUFFER, file);
                     self.parse(reader, &input.name)
                 }
@@ -212,10 +311,14 @@ impl Parser {
                     source: err,
                 })
             };
-            let (read, mut terminated) =
-                read_line(&mut reader, &mut self.line).map_err(read_err)?;
+            let (read, mut terminated) = loop {
+                match read_line(&mut reader, &mut self.line, 0).map_err(read_err)? {
+                    (LineRead::Idle, _) => self.send()?,
+                    read => break read,
+                }
+            };
             let mut consumed = match read {
-                LineRead::Eof => return Ok(()),
+                LineRead::Eof | LineRead::Idle => return Ok(()),
                 LineRead::Line { bytes } => bytes,
                 LineRead::TooLong { bytes } => {
                     line_no += 1;
@@ -241,9 +344,14 @@ impl Parser {
                 while terminated && quotes.open() {
                     self.line.push(b'\n');
                     let added = self.line.len() - 1;
-                    let (read, more) = read_line(&mut reader, &mut self.line).map_err(read_err)?;
+                    let (read, more) = loop {
+                        match read_line(&mut reader, &mut self.line, added + 1).map_err(read_err)? {
+                            (LineRead::Idle, _) => self.send()?,
+                            read => break read,
+                        }
+                    };
                     match read {
-                        LineRead::Eof => break,
+                        LineRead::Eof | LineRead::Idle => break,
                         LineRead::Line { bytes } | LineRead::TooLong { bytes } => {
                             consumed += bytes;
                             line_no += 1;
@@ -279,6 +387,9 @@ impl Parser {
             match result {
                 Ok(()) => {
                     self.batch_records += 1;
+                    if self.batch_records == 1 {
+                        self.deadline.set(Some(Instant::now() + self.linger));
+                    }
                     if self.batch.len() >= BATCH_RECORDS
                         || self.batch.encoded_len() >= self.batch_bytes
                     {
@@ -317,6 +428,7 @@ impl Parser {
         if self.batch.is_empty() && self.batch_input == 0 {
             return Ok(());
         }
+        self.deadline.set(None);
         let fresh = self.recycle.try_recv().unwrap_or_default();
         let chunk = Chunk {
             batch: std::mem::replace(&mut self.batch, fresh),
@@ -461,16 +573,16 @@ mod tests {
     fn read_line_handles_a_missing_last_newline() {
         let mut reader = &b"a\tb\nc\td"[..];
         let mut buf = Vec::new();
-        let (read, terminated) = read_line(&mut reader, &mut buf).unwrap();
+        let (read, terminated) = read_line(&mut reader, &mut buf, 0).unwrap();
         assert!(matches!(read, LineRead::Line { bytes: 4 }) && terminated);
         assert_eq!(buf, b"a\tb");
         buf.clear();
-        let (read, terminated) = read_line(&mut reader, &mut buf).unwrap();
+        let (read, terminated) = read_line(&mut reader, &mut buf, 0).unwrap();
         assert!(matches!(read, LineRead::Line { bytes: 3 }) && !terminated);
         assert_eq!(buf, b"c\td");
         buf.clear();
         assert!(matches!(
-            read_line(&mut reader, &mut buf).unwrap().0,
+            read_line(&mut reader, &mut buf, 0).unwrap().0,
             LineRead::Eof
         ));
     }
