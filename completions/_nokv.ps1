@@ -117,10 +117,13 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;load' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)')
+            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay')
             [CompletionResult]::new('--max-errors', '--max-errors', [CompletionResultType]::ParameterName, 'Stop (exit 5) when more than N records are bad; implies --skip-invalid')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
             [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Skip the first record of every input (a header row)')
             [CompletionResult]::new('--skip-invalid', '--skip-invalid', [CompletionResultType]::ParameterName, 'Skip bad records and count them instead of stopping at the first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
             [CompletionResult]::new('--no-flush', '--no-flush', [CompletionResultType]::ParameterName, 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them')

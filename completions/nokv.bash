@@ -483,7 +483,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__load)
-            opts="-q -h --format --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --header --delimiter --linger --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,6 +491,14 @@ _nokv() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "tsv csv jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --linger)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --max-errors)

@@ -108,10 +108,13 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;load'= {
             cand --format 'Input format'
+            cand --delimiter 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)'
+            cand --linger 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --header 'Skip the first record of every input (a header row)'
             cand --skip-invalid 'Skip bad records and count them instead of stopping at the first'
             cand --json 'Print the summary as JSON on stdout'
             cand --no-flush 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'

@@ -97,11 +97,14 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -s h -l help -d 'Print h
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input format' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
 csv\t'RFC 4180, two columns, no header'
 jsonl\t'one JSON object per line'"
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l delimiter -d 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\\t`)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l linger -d 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer\'s records become durable and visible within about this delay' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l max-errors -d 'Stop (exit 5) when more than N records are bad; implies --skip-invalid' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l header -d 'Skip the first record of every input (a header row)'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l skip-invalid -d 'Skip bad records and count them instead of stopping at the first'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l json -d 'Print the summary as JSON on stdout'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l no-flush -d 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'

@@ -101,16 +101,6 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The compaction shape these options describe.
-    pub fn compaction(&self) -> crate::compaction::CompactionOptions {
-        crate::compaction::CompactionOptions {
-            l0_compaction_trigger: self.l0_compaction_trigger,
-            level1_target_bytes: self.level1_target_bytes,
-            level_size_multiplier: self.level_size_multiplier,
-            target_file_size: self.target_file_size,
-        }
-    }
-
     /// Checks that the options make sense together.
     ///
     /// # Errors

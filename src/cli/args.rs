@@ -25,8 +25,8 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     (4, "get: the key is not present"),
     (
         5,
-        "load stopped at bad input (strict mode, or more than --max-errors bad records); every \
-         record before it is loaded and durable",
+        "load stopped at bad input (strict mode, or more than --max-errors bad records), or \
+         every record was bad; every record before it is loaded and durable",
     ),
 ];
 
@@ -192,19 +192,26 @@ Examples:
   nokv load --format csv a.csv b.csv
   nokv load --format jsonl dump.jsonl --json
   nokv load --skip-invalid --max-errors 100 messy.tsv
+  tail -f app.tsv | nokv load -         # each record in the WAL within --linger (100ms)
 
 Formats:
   tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH in keys and values. A line
          ending in CR (CRLF line endings) is bad input: write a CR in data as \\r.
-  csv    RFC 4180: two fields per record, no header; quoted fields may hold commas, quotes
-         (doubled) and line breaks; CRLF or LF ends a record.
+  csv    RFC 4180: two fields per record; quoted fields may hold the delimiter, quotes
+         (doubled) and line breaks; CRLF or LF ends a record. --delimiter for ; | or tab;
+         --header skips a header row (a first record `key,value` without --header loads as
+         data, with a warning).
   jsonl  one object per line: {\"key\":..,\"value\":..}, or \"key_hex\"/\"value_hex\" with
-         hex strings for bytes that are not UTF-8; \"op\":\"delete\" deletes the key.
+         hex strings for bytes that are not UTF-8; \"op\":\"delete\" deletes the key. A line
+         that is not an object, or a field given as null, is bad input.
+A UTF-8 byte-order mark at the start of an input is read as nothing, in every format.
 
 Bad input (a line without a tab, a bad escape, bad hex, an empty key, a key over 65535 bytes, a
 value over 64 MiB, invalid JSON or UTF-8 in jsonl) stops the load with FILE:LINE: reason and
 exit status 5; every record before it is loaded and durable. With --skip-invalid bad records
-are skipped and counted. A last line without a newline is loaded if it parses.
+are skipped and counted; when records were bad and none loaded, the exit status is 5 too. A
+last line without a newline is loaded if it parses. A workdir that holds no database is created
+only once a record is ready to write, so a load that fails at its first record leaves nothing.
 
 When load exits 0, every record is durable. At the end it flushes the memtables to tables
 (unless --no-flush), so later commands do not replay a large WAL.")]
@@ -357,6 +364,17 @@ pub struct LoadArgs {
     /// Input format
     #[arg(long, value_enum, default_value_t = LoadFormat::Tsv)]
     pub format: LoadFormat,
+    /// Skip the first record of every input (a header row)
+    #[arg(long)]
+    pub header: bool,
+    /// CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)
+    #[arg(long, value_name = "C", value_parser = parse_delimiter, default_value = ",")]
+    pub delimiter: u8,
+    /// Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes
+    /// whenever the input pauses), so a slow producer's records become durable and visible
+    /// within about this delay
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "100ms")]
+    pub linger: std::time::Duration,
     /// Skip bad records and count them instead of stopping at the first
     #[arg(long)]
     pub skip_invalid: bool,
@@ -504,6 +522,50 @@ fn parse_memtable_size(text: &str) -> Result<u64, String> {
     Ok(size)
 }
 
+/// A duration: `100ms`, `2s`, `1.5s`, `250us`, or `0`.
+///
+/// # Errors
+/// A message naming what is wrong.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 100ms, 2s)"))?;
+    let secs = match unit.trim() {
+        "" if value == 0.0 => 0.0,
+        "ms" => value / 1000.0,
+        "s" => value,
+        "us" => value / 1_000_000.0,
+        "" => return Err(format!("`{text}` needs a unit: ms, s or us (e.g. 100ms)")),
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s or us)")),
+    };
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err(format!("{text} is out of range (0 to 1 hour)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A CSV delimiter: one ASCII character other than a quote, CR or LF; `tab` or `\t` for a tab.
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    let byte = match text {
+        "tab" | "\\t" | "\t" => b'\t',
+        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
+        _ => {
+            return Err(format!(
+                "`{text}` is not one ASCII character (for a tab, write `tab`)"
+            ))
+        }
+    };
+    if matches!(byte, b'"' | b'\r' | b'\n') {
+        return Err("the delimiter cannot be a quote or a line break".into());
+    }
+    Ok(byte)
+}
+
 fn parse_interval(text: &str) -> Result<f64, String> {
     let secs: f64 = text
         .trim()
@@ -534,5 +596,12 @@ mod tests {
         assert!(parse_size("99999999999999999999").is_err());
         assert!(parse_size("99999999999TiB").is_err());
         assert!(parse_memtable_size("100").is_err());
+        use std::time::Duration;
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("100").is_err());
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod args;
 mod cmd;
+mod format;
 pub mod generate;
+pub mod load;
 mod output;
 mod progress;
 
@@ -18,14 +20,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-
-/// The pure parsers behind `nokv load` and the record writers behind `nokv export`, exposed
-/// for tests and fuzzing (`fuzz/`). They touch no file and no database.
-pub mod load {
-    pub use super::args::LoadFormat;
-    pub use super::cmd::load::{parse_input, parse_record, ParsedInput, Record};
-    pub use super::output::{json_record, tsv_record};
-}
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;

@@ -1,13 +1,6 @@
-//! Output helpers: the byte escaping shared by `scan`, `export` and `load`, hex, the JSON
-//! encoding of byte strings, a stdout writer that reports a closed pipe, and tables.
-//!
-//! Text encoding (`key<TAB>value` lines): bytes are written as they are, except
-//! `\t` `\n` `\r` `\\` (written as those two-character escapes), other ASCII control bytes
-//! (0x00-0x1f, 0x7f) and bytes that are not part of valid UTF-8 (written as `\xHH`).
-//! `load` reads `\t \n \r \\ \xHH` back, so every byte string round-trips.
-//!
-//! JSON encoding of a byte string named `key`: `"key": "<text>"` when the bytes are valid
-//! UTF-8, otherwise `"key_hex": "<lowercase hex>"`. Exactly one of the two is present.
+//! Output helpers: escaped text for messages, hex, the JSON encoding of byte strings in
+//! documents, a stdout writer that reports a closed pipe, and tables. The record formats
+//! themselves (reader and writer of each) live in [`crate::cli::format`].
 
 use std::io::{self, Write};
 
@@ -15,38 +8,8 @@ use comfy_table::{presets, ContentArrangement, Table};
 
 use super::CliError;
 
-/// Appends `bytes` to `out` in the text encoding (see the module docs).
-pub fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
-    // Fast path: printable ASCII without a backslash goes through unchanged.
-    if bytes
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
-    {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    for chunk in bytes.utf8_chunks() {
-        for &b in chunk.valid().as_bytes() {
-            match b {
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                0x00..=0x1f | 0x7f => push_hex_escape(b, out),
-                _ => out.push(b),
-            }
-        }
-        for &b in chunk.invalid() {
-            push_hex_escape(b, out);
-        }
-    }
-}
-
-fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"\\x");
-    out.push(HEX[(b >> 4) as usize]);
-    out.push(HEX[(b & 15) as usize]);
-}
+pub use super::format::jsonl::json_record;
+pub use super::format::tsv::{escape_into, tsv_record};
 
 /// `bytes` in the text encoding, as a `String` (for messages and tables).
 pub fn escaped(bytes: &[u8]) -> String {
@@ -56,63 +19,11 @@ pub fn escaped(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Appends the bytes that `field` (in the text encoding) stands for to `out`.
-///
-/// # Errors
-/// A reason naming the bad escape and its 1-based byte column within `field`.
-pub fn unescape_into(field: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    let mut i = 0;
-    while i < field.len() {
-        let rest = &field[i..];
-        let Some(pos) = rest.iter().position(|&b| b == b'\\') else {
-            out.extend_from_slice(rest);
-            return Ok(());
-        };
-        out.extend_from_slice(&rest[..pos]);
-        i += pos;
-        let Some(&code) = field.get(i + 1) else {
-            return Err(format!(
-                "backslash at the end of the field (column {}); write a backslash as \\\\",
-                i + 1
-            ));
-        };
-        match code {
-            b't' => out.push(b'\t'),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b'\\' => out.push(b'\\'),
-            b'x' => {
-                let hi = field.get(i + 2).copied().and_then(hex_value);
-                let lo = field.get(i + 3).copied().and_then(hex_value);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                    _ => {
-                        let end = (i + 4).min(field.len());
-                        return Err(format!(
-                            "bad hex escape `{}` at column {} (expected \\x and two hex digits)",
-                            escaped(&field[i..end]),
-                            i + 1
-                        ));
-                    }
-                }
-                i += 2;
-            }
-            other => {
-                return Err(format!(
-                    "bad escape `\\{}` at column {} (known escapes: \\t \\n \\r \\\\ \\xHH)",
-                    escaped(&[other]),
-                    i + 1
-                ));
-            }
-        }
-        i += 2;
-    }
-    Ok(())
-}
+/// Lowercase hex digits.
+pub const HEX: &[u8; 16] = b"0123456789abcdef";
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn hex_value(b: u8) -> Option<u8> {
+/// The value of one hex digit (either case).
+pub fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -173,33 +84,6 @@ pub fn unhex(text: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Appends `"name":"text"` or `"name_hex":"hex"` (no separators) to `out`.
-pub fn json_bytes_field(out: &mut Vec<u8>, name: &str, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            json_string(out, name);
-            out.push(b':');
-            json_string(out, text);
-        }
-        Err(_) => {
-            out.push(b'"');
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"_hex\":\"");
-            for &b in bytes {
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 15) as usize]);
-            }
-            out.push(b'"');
-        }
-    }
-}
-
-/// Appends `text` as a JSON string literal.
-pub fn json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing to a Vec cannot fail; serializing a str cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
-}
-
 /// Inserts `name` or `name_hex` into a JSON object, by the scheme of the module docs.
 pub fn json_bytes_insert(
     map: &mut serde_json::Map<String, serde_json::Value>,
@@ -214,23 +98,6 @@ pub fn json_bytes_insert(
             map.insert(format!("{name}_hex"), hex(bytes).into());
         }
     }
-}
-
-/// One `{"key":..,"value":..}` line (with its newline) appended to `out`.
-pub fn json_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
-    out.push(b'{');
-    json_bytes_field(out, "key", key);
-    out.push(b',');
-    json_bytes_field(out, "value", value);
-    out.extend_from_slice(b"}\n");
-}
-
-/// One `key<TAB>value` line (with its newline) appended to `out`.
-pub fn tsv_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
-    escape_into(key, out);
-    out.push(b'\t');
-    escape_into(value, out);
-    out.push(b'\n');
 }
 
 /// Buffered stdout. Every failure is an error naming stdout, and a closed pipe becomes
@@ -387,43 +254,6 @@ pub fn utc_time(secs: u64) -> String {
 mod tests {
     use super::*;
 
-    fn roundtrip(bytes: &[u8]) {
-        let mut text = Vec::new();
-        escape_into(bytes, &mut text);
-        assert!(!text.contains(&b'\t') && !text.contains(&b'\n') && !text.contains(&b'\r'));
-        assert!(std::str::from_utf8(&text).is_ok());
-        let mut back = Vec::new();
-        unescape_into(&text, &mut back).unwrap();
-        assert_eq!(back, bytes);
-    }
-
-    #[test]
-    fn escaping_round_trips_every_byte() {
-        roundtrip(b"plain");
-        roundtrip(b"tab\there\nnl\rcr\\bs\0nul\x7f");
-        roundtrip(&[0xff, 0xfe, b'a', 0xc3]);
-        roundtrip("h\u{e9}llo \u{1f600}".as_bytes());
-        let all: Vec<u8> = (0..=255).collect();
-        roundtrip(&all);
-        assert_eq!(escaped(b"a\tb\\"), "a\\tb\\\\");
-        assert_eq!(escaped(&[0xff, 0]), "\\xff\\x00");
-    }
-
-    #[test]
-    fn bad_escapes_are_reported_with_their_column() {
-        let mut out = Vec::new();
-        let err = unescape_into(b"ab\\q", &mut out).unwrap_err();
-        assert!(err.contains("column 3"), "{err}");
-        assert!(unescape_into(b"a\\", &mut out).is_err());
-        assert!(unescape_into(b"a\\x4", &mut out).is_err());
-        assert!(unescape_into(b"a\\xzz", &mut out).is_err());
-        out.clear();
-        unescape_into(b"\\x41\\X", &mut out).unwrap_err();
-        out.clear();
-        unescape_into(b"\\x41\\x6A", &mut out).unwrap();
-        assert_eq!(out, b"Aj");
-    }
-
     #[test]
     fn hex_round_trips_and_rejects_garbage() {
         assert_eq!(hex(&[0, 0xff, 0x1a]), "00ff1a");
@@ -431,13 +261,6 @@ mod tests {
         assert!(unhex(b"0").is_err());
         assert!(unhex(b"zz").unwrap_err().contains("position 1"));
         assert!(unhex(b"0g").unwrap_err().contains("position 2"));
-    }
-
-    #[test]
-    fn json_uses_hex_fields_only_for_non_utf8() {
-        let mut out = Vec::new();
-        json_record(&mut out, b"k\t\"", &[0xff]);
-        assert_eq!(out, b"{\"key\":\"k\\t\\\"\",\"value_hex\":\"ff\"}\n");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::flush::install_table;
 use crate::manifest::{Version, NUM_LEVELS};
 use crate::merge::{MergeIter, Source, Tombstones};
-use crate::options::Durability;
+use crate::options::{Durability, Options};
 use crate::sst::{Table, TableOptions};
 use crate::types::{FileNumber, RangeTombstone, TableMeta, ValueKind};
 use crate::vfs::Vfs;
@@ -37,6 +37,19 @@ pub struct CompactionOptions {
     pub level_size_multiplier: u64,
     /// Size at which a compaction output table is cut.
     pub target_file_size: u64,
+}
+
+impl From<&Options> for CompactionOptions {
+    /// The compaction shape the engine options describe. (Defined here, not in `options`, so
+    /// that `compaction` depends on `options` and never the other way round.)
+    fn from(options: &Options) -> Self {
+        CompactionOptions {
+            l0_compaction_trigger: options.l0_compaction_trigger,
+            level1_target_bytes: options.level1_target_bytes,
+            level_size_multiplier: options.level_size_multiplier,
+            target_file_size: options.target_file_size,
+        }
+    }
 }
 
 /// What to compact.

@@ -1047,7 +1047,7 @@ impl Inner {
         }
         let mut cursor = self.lock_compaction();
         while !self.poisoned.load(Ordering::SeqCst) && !self.closed.load(Ordering::SeqCst) {
-            let options = self.opts.compaction();
+            let options = compaction::CompactionOptions::from(&self.opts);
             let Some(task) =
                 self.start_compaction(|version| compaction::pick(version, &options, &cursor))
             else {
@@ -1234,7 +1234,12 @@ impl Inner {
             .clone();
         snapshot.compaction.pending = u64::from(
             self.opts.auto_compaction
-                && compaction::pick(&view.version, &self.opts.compaction(), &[]).is_some(),
+                && compaction::pick(
+                    &view.version,
+                    &compaction::CompactionOptions::from(&self.opts),
+                    &[],
+                )
+                .is_some(),
         );
         snapshot.manifest.file = state.manifest.file_name();
         snapshot.manifest.bytes = state.manifest.size();

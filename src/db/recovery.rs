@@ -58,12 +58,24 @@ pub(super) fn recover(
     if !vfs.exists(dir)? {
         vfs.create_dir_all(dir)?;
     }
-    let lock = vfs.lock(&dir.join(filenames::LOCK))?;
+    let lock_path = dir.join(filenames::LOCK);
+    let lock_existed = vfs.exists(&lock_path)?;
+    let lock = vfs.lock(&lock_path)?;
     let wal_dir = dir.join(filenames::WAL_DIR);
 
     let (mut manifest, version) = match manifest::read_current(vfs.as_ref(), dir)? {
         Some(_) => Manifest::open_keeping_tail(Arc::clone(&vfs), dir)?,
-        None => create_fresh(&vfs, dir)?,
+        None => match create_fresh(&vfs, dir) {
+            Err(err @ Error::NotADatabase { .. }) => {
+                // A refused open leaves the directory as it was: no LOCK of ours in it.
+                drop(lock);
+                if !lock_existed {
+                    let _ = vfs.remove_file(&lock_path);
+                }
+                return Err(err);
+            }
+            created => created?,
+        },
     };
 
     // Validate every referenced table before changing anything on disk.

@@ -2,7 +2,7 @@
 //! into one level (the deepest holding data, at least L1), dropping tombstones and overwritten
 //! values. Outputs are installed with the same durability order as flushes.
 
-use super::{close, open_for_write};
+use super::{close, open_existing_for_write};
 use crate::cli::args::{CompactArgs, GlobalArgs};
 use crate::cli::output::{human_bytes, note};
 use crate::cli::CliError;
@@ -12,7 +12,7 @@ use crate::cli::CliError;
 /// # Errors
 /// Engine errors (a failed compaction loses nothing: the inputs stay in place).
 pub fn run(global: &GlobalArgs, _args: &CompactArgs) -> Result<(), CliError> {
-    let db = open_for_write(global)?;
+    let db = open_existing_for_write(global)?;
     let summary = db.compact();
     let closed = close(db);
     let summary = summary?;

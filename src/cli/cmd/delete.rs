@@ -2,7 +2,7 @@
 
 use crate::WriteBatch;
 
-use super::{close, key_arg, open_for_write};
+use super::{close, key_arg, open_existing_for_write};
 use crate::cli::args::{DeleteArgs, GlobalArgs};
 use crate::cli::CliError;
 
@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, args: &DeleteArgs) -> Result<(), CliError> {
         let key = key_arg(arg, args.hex, &format!("KEY #{}", i + 1))?;
         batch.delete(&key)?;
     }
-    let db = open_for_write(global)?;
+    let db = open_existing_for_write(global)?;
     db.write(&mut batch)?;
     close(db)
 }

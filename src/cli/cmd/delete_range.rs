@@ -3,7 +3,7 @@
 //! A range tombstone: it hides every older write in the range, never a later one, and
 //! survives flush, compaction and reopen.
 
-use super::{close, key_arg, open_for_write};
+use super::{close, key_arg, open_existing_for_write};
 use crate::cli::args::{DeleteRangeArgs, GlobalArgs};
 use crate::cli::output::escaped;
 use crate::cli::CliError;
@@ -27,7 +27,7 @@ pub fn run(global: &GlobalArgs, args: &DeleteRangeArgs) -> Result<(), CliError> 
 
 /// Deletes `[start, end)` in the database at `dir` and makes it durable (close fsyncs).
 fn delete_range(global: &GlobalArgs, start: &[u8], end: &[u8]) -> Result<(), CliError> {
-    let db = open_for_write(global)?;
+    let db = open_existing_for_write(global)?;
     let result = db.delete_range(start, end);
     let closed = close(db);
     result?;

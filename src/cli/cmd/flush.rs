@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::TableMeta;
 
-use super::{close, open_for_write};
+use super::{close, open_existing_for_write};
 use crate::cli::args::{FlushArgs, GlobalArgs};
 use crate::cli::output::{self, escaped, human_bytes, note};
 use crate::cli::CliError;
@@ -15,7 +15,7 @@ use crate::cli::CliError;
 /// # Errors
 /// Engine errors (a failed flush is reported as the background error).
 pub fn run(global: &GlobalArgs, args: &FlushArgs) -> Result<(), CliError> {
-    let db = open_for_write(global)?;
+    let db = open_existing_for_write(global)?;
     let summary = db.flush();
     let closed = close(db);
     let summary = summary?;

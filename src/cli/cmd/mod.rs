@@ -7,7 +7,6 @@ mod delete_range;
 mod export;
 mod flush;
 mod get;
-pub(crate) mod load;
 mod manifest;
 mod put;
 mod scan;
@@ -38,7 +37,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Delete(args) => delete::run(global, args),
         Command::DeleteRange(args) => delete_range::run(global, args),
         Command::Scan(args) => scan::run(global, args),
-        Command::Load(args) => load::run(global, args),
+        Command::Load(args) => super::load::run(global, args),
         Command::Flush(args) => flush::run(global, args),
         Command::Compact(args) => compact::run(global, args),
         Command::Stats(args) => stats::run(global, args),
@@ -62,12 +61,24 @@ pub fn engine_options(global: &GlobalArgs) -> Options {
     }
 }
 
-/// Opens (creating if needed) the workdir read-write, for write commands.
+/// Opens (creating if needed) the workdir read-write, for the commands that create a
+/// database: `put` and `load`.
 ///
 /// # Errors
 /// The engine's open errors (locked, corruption, I/O).
 pub fn open_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
     Ok(Db::open(&global.workdir, engine_options(global))?)
+}
+
+/// Opens an existing database read-write, for the write commands that never create one
+/// (`flush`, `compact`, `delete`, `delete-range`): a mistyped `--workdir` is refused, not
+/// turned into an empty database.
+///
+/// # Errors
+/// As [`require_database`]; the engine's open errors.
+pub fn open_existing_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
+    require_database(&global.workdir)?;
+    open_for_write(global)
 }
 
 /// Opens an existing database, for read commands: refuses (without creating anything) a
@@ -93,11 +104,12 @@ pub fn require_workdir(dir: &Path) -> Result<(), CliError> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(CliError::Failed(format!(
-            "workdir {} is not a directory",
+            "no database at {}: it is not a directory",
             dir.display()
         ))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(CliError::Failed(format!(
-            "workdir {} does not exist (set --workdir or NOKV_WORKDIR)",
+            "no database at {}: the directory does not exist (set --workdir or NOKV_WORKDIR; \
+             only put and load create a database)",
             dir.display()
         ))),
         Err(err) => Err(CliError::Io {
@@ -117,7 +129,7 @@ pub fn require_database(dir: &Path) -> Result<(), CliError> {
     match std::fs::symlink_metadata(&current) {
         Ok(_) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(CliError::Failed(format!(
-            "{} holds no nokv database (no {} file)",
+            "no database at {}: the directory holds no nokv database (no {} file)",
             dir.display(),
             crate::filenames::CURRENT
         ))),
