@@ -3,7 +3,8 @@
 //! and abandoned), flushes and compactions against one engine, with the stats publisher at
 //! 1 ms, while the main thread ends each epoch with a clean close, a kill -9
 //! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode), or
-//! a failed WAL fsync ([`FaultVfs`]), in the middle of the operations. Every epoch draws its
+//! a failed WAL fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind the
+//! failing one), in the middle of the operations. Every epoch draws its
 //! own options (background or inline flushes, synced writes or not, strict or fast, tiny
 //! memtables and tables so that flushes, compactions and manifest rewrites happen all the
 //! time).
@@ -39,6 +40,9 @@ use nokv::options::Durability;
 use nokv::verify::{verify, VerifyOptions, VerifyReport};
 use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector, Vfs};
 use nokv::{Db, Options, ScanOptions};
+
+mod common;
+use common::GateVfs;
 
 const DIR: &str = "/db";
 
@@ -681,10 +685,24 @@ fn stress_random_operations_with_crashes_and_reopens() {
             60..=84 => Ending::Kill,
             _ => Ending::FsyncFailure,
         };
-        let fault = FaultVfs::new(Arc::new(mem.clone()));
+        // In a failed-fsync epoch every fsync takes a little time, so that concurrent
+        // writers queue behind the one whose fsync fails (group commit under test).
+        let slow = GateVfs {
+            inner: mem.clone(),
+            sync_delay: if ending == Ending::FsyncFailure {
+                Duration::from_micros(300)
+            } else {
+                Duration::ZERO
+            },
+            ..GateVfs::new()
+        };
+        let fault = FaultVfs::new(Arc::new(slow));
         let vfs: Arc<dyn Vfs> = Arc::new(fault.clone());
         oracle.faults.store(false, Ordering::SeqCst);
         *oracle.first_failure.lock().unwrap() = None;
+        if ending == Ending::FsyncFailure && rng.chance(70) {
+            opts.sync_writes = true;
+        }
         db = Db::open_with_vfs(Arc::clone(&vfs), Path::new(DIR), opts.clone())
             .unwrap_or_else(|e| oracle.fail(&ctx, format!("open: {e}")));
         let nth_sync = rng.below(30);
