@@ -462,8 +462,12 @@ fn worker(db: &Db, oracle: &Oracle, thread: usize, mut rng: Rng, stop: &AtomicBo
             795..=799 => {
                 let _ = db.stats();
             }
+            // the tree's shape: L1 and deeper sorted and never overlapping
             _ => {
-                let _ = db.version();
+                let problems = db.version().check_invariants();
+                if !problems.is_empty() {
+                    oracle.fail(ctx, format!("level invariants: {problems:?}"));
+                }
             }
         }
     }
@@ -547,6 +551,7 @@ enum Ending {
 
 #[derive(Default, Debug)]
 struct Figures {
+    lineages: u64,
     epochs: u64,
     closes: u64,
     kills: u64,
@@ -669,19 +674,34 @@ fn stress_random_operations_with_crashes_and_reopens() {
     let mut figures = Figures::default();
     let started = Instant::now();
     let budget = Duration::from_secs(secs);
-    let mut opts = epoch_options(&mut rng, true);
-    let mut db = Db::open_with_vfs(Arc::new(mem.clone()), Path::new(DIR), opts.clone())
-        .unwrap_or_else(|e| oracle.fail("first open", e.to_string()));
-    drop(db);
+    let mut opts;
+    let mut db;
+    // A lineage is one workdir, from empty, over several epochs. Fast mode never fsyncs its
+    // tables, so a power loss may take them (documented); a lineage either mixes fast and
+    // strict epochs and never loses power, or is strict throughout and may.
+    let mut lineage_epochs = 0;
+    let mut mixed_modes = false;
     while started.elapsed() < budget || figures.epochs < 4 {
+        if lineage_epochs == 0 {
+            figures.lineages += 1;
+            lineage_epochs = 8 + rng.below(16);
+            mixed_modes = rng.chance(40);
+            mem = MemVfs::new();
+            for keys in &oracle.keys {
+                for h in keys {
+                    *h.lock().unwrap() = History::new();
+                }
+            }
+        }
+        lineage_epochs -= 1;
         figures.epochs += 1;
-        let ctx = format!("epoch {}", figures.epochs);
-        let strict = rng.chance(75);
+        let ctx = format!("epoch {} (lineage {})", figures.epochs, figures.lineages);
+        let strict = !mixed_modes || rng.chance(60);
         opts = epoch_options(&mut rng, strict);
         let ending = match rng.below(100) {
             0..=29 => Ending::Close,
             30..=59 => Ending::Kill,
-            60..=84 if strict => Ending::PowerLoss,
+            60..=84 if !mixed_modes => Ending::PowerLoss,
             60..=84 => Ending::Kill,
             _ => Ending::FsyncFailure,
         };
@@ -826,13 +846,14 @@ fn stress_random_operations_with_crashes_and_reopens() {
     let elapsed = started.elapsed();
     println!(
         "stress seed {seed}: {} threads, {} operations ({} failed as expected) in {:.1} s over \
-         {} epochs: {} clean closes, {} kill -9, {} power losses, {} fsync-failure epochs ({} \
+         {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses, {} fsync-failure epochs ({} \
          fired)",
         THREADS,
         oracle.ops.load(Ordering::Relaxed),
         oracle.failed_ops.load(Ordering::Relaxed),
         elapsed.as_secs_f64(),
         figures.epochs,
+        figures.lineages,
         figures.closes,
         figures.kills,
         figures.power_losses,
