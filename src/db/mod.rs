@@ -15,10 +15,50 @@
 //!               swap) ─▶ WAL segments below the checkpoint deleted
 //! ```
 //!
-//! Locks, always taken in this order: `writer` (the WAL appender and the active memtable),
-//! then `state` (manifest, WAL segment list, outstanding flushes), then `view` (what readers
-//! see, swapped whole). Readers only clone the `Arc<ReadView>` under a brief read lock; no lock
-//! is held during their I/O.
+//! Locks, and the one order they are taken in (a thread holding one may only take those after
+//! it; none is ever taken in the other direction):
+//!
+//! ```text
+//! writer ─▶ inline_flush ─▶ compaction ─▶ sync_point ─▶ state ─▶ view ─▶ leaves
+//! ```
+//!
+//! | lock | guards | held across |
+//! |---|---|---|
+//! | `writer` | WAL appender, active memtable, `last_seq` | one WAL `write(2)`; a rotation (fsync of the old segment through `sync_point`, creation of the new one, waiting for room); a whole sorted ingest (table writes and fsyncs, waiting for flushes, the manifest commit) |
+//! | `inline_flush` | the flush queue's order when `background_flush` is off | one whole flush run on the caller's thread: table build, install, manifest commit, the inline compaction after it |
+//! | `compaction` | the level cursors; one compaction at a time | one whole compaction: pick, merge, install, commit |
+//! | `sync_point` (in `wal::SyncPoint`) | the durable WAL offset, the first fsync failure | one WAL fsync |
+//! | `state` | manifest, WAL segment list, outstanding flushes, obsolete tables, the running compaction's output range | a manifest append + fsync (or rewrite); unlinks of WAL segments and obsolete tables. Never a table build, a WAL fsync, a join, or a wait on anything but `flush_done` (which releases it) |
+//! | `view` (RwLock) | the `Arc<ReadView>` readers clone | nothing: clone or swap the `Arc` |
+//! | leaves: `active_wal`, `poison`, `compaction_stats`, flush metrics, `LOCK`, `Db::threads`, `Db::stop_stats` | what they name | nothing: copy in or out |
+//!
+//! Rules that keep it deadlock-free and the data safe:
+//! - **No lock is held across a thread join.** `close` takes `writer` once (which waits out the
+//!   write or ingest in progress; `closed`, set first, refuses every later one), releases it,
+//!   sends the workers their shutdown, joins them holding nothing, and only then takes
+//!   `writer` again for the final WAL fsync.
+//! - **The stats snapshot never waits behind a writer.** It reads `view`, `active_wal` (the
+//!   active segment's number and live size counter), `state` and the leaves, never `writer`,
+//!   `inline_flush`, `compaction` or `sync_point`: an ingest, a flush build or a compaction in
+//!   progress does not delay it, and `close` can always join the publisher.
+//! - **Readers hold no lock during I/O**: they clone `Arc<ReadView>` under a brief read lock.
+//! - **Flushes commit in queue order.** One background worker, or, inline, one thread at a
+//!   time under `inline_flush`; and a flush refuses to commit unless its memtable is the oldest
+//!   not yet installed, so the WAL checkpoint only moves past installed memtables.
+//! - **An ingest never lands under a running compaction's output.** A compaction is picked
+//!   and registered under `state` and unregistered in the critical section of its commit; an
+//!   ingest chooses its level under `state`, counting the registered output range as already
+//!   in its level. `Version::apply_checked` refuses any edit that makes a level >= 1 overlap.
+//! - **A failed WAL fsync is never retried** (`SyncPoint` remembers it): no write in that
+//!   segment, nor any later write, is acknowledged; rotation and close do not fsync it again.
+//!
+//! With `sync_writes`, a write is in the memtable (so readers of this process can see it)
+//! before its fsync returns. If that fsync fails, the write returns the error, the engine is
+//! poisoned, and readers may still see the value until the process ends; after a reopen it is
+//! there if and only if its bytes reached the disk. As with any failed I/O, the outcome of a
+//! failed write is unknown; only `Ok` is a promise. (Making the record visible only after the
+//! fsync would hold back every later write's visibility behind it; the poison already stops
+//! anything from being built on the uncertain write.)
 //!
 //! A failure that may have lost the order above (a failed WAL write or fsync, a failed flush)
 //! poisons the engine: the error is kept, later writes fail with [`Error::Background`] naming

@@ -1,0 +1,889 @@
+//! A `db_stress`-style randomized test (after RocksDB's): several threads run random puts,
+//! deletes, range deletes, gets, forward and reverse scans, sorted ingests (finished, empty
+//! and abandoned), flushes and compactions against one engine, with the stats publisher at
+//! 1 ms, while the main thread ends each epoch with a clean close, a kill -9
+//! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode), or
+//! a failed WAL fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind the
+//! failing one), in the middle of the operations. Every epoch draws its
+//! own options (background or inline flushes, synced writes or not, strict or fast, tiny
+//! memtables and tables so that flushes, compactions and manifest rewrites happen all the
+//! time).
+//!
+//! The oracle: each thread owns the keys of its prefix (`t<thread>/`), so every key has one
+//! writer and a history of versions (present or absent; a value names its version). A write's
+//! version is *started* before the call and *acknowledged* after it returns `Ok`. A read of
+//! any key must return a version between the one acknowledged before the read began and the
+//! last one started when it ended (exact for the owner), present or absent as that version
+//! was, and never older than what this reader saw before (reads never go backwards). After a
+//! crash, every key must hold a version between what was guaranteed durable (acknowledged, or
+//! with power loss and unsynced writes, acknowledged before a completed flush) and what had
+//! started; operations in flight at the crash may or may not be there. After a failed fsync,
+//! no write that began after the failure may be acknowledged, and the segment is never
+//! fsynced again.
+//!
+//! Before every reopen `verify` runs, and it must agree with open: it finds no damage (only
+//! what open repairs) and open succeeds, or the run fails. After a clean close it must find
+//! nothing at all. `close` must return within a deadline (a deadlock fails the run).
+//!
+//! Bounded for CI (`cargo test --test stress`, about 30 s of work in a debug build); longer
+//! or reproducible with `NOKV_STRESS_SECS=600 NOKV_STRESS_SEED=1234 cargo test --release
+//! --test stress -- --nocapture`. The seed is printed first and repeated in every failure
+//! (thread timing still varies between runs; the seed fixes every random choice).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nokv::options::Durability;
+use nokv::verify::{verify, VerifyOptions, VerifyReport};
+use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector, Vfs};
+use nokv::{Db, Options, ScanOptions};
+
+mod common;
+use common::GateVfs;
+
+const DIR: &str = "/db";
+
+type Entry = (Vec<u8>, Vec<u8>);
+const THREADS: usize = 4;
+const KEYS_PER_THREAD: usize = 96;
+/// How long `close` (or any join) may take before the run calls it a deadlock.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// splitmix64: small, seedable, good enough to drive choices.
+#[derive(Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+fn key(thread: usize, n: usize) -> Vec<u8> {
+    format!("t{thread}/k{n:04}").into_bytes()
+}
+
+fn parse_key(key: &[u8]) -> Option<(usize, usize)> {
+    let text = std::str::from_utf8(key).ok()?;
+    let (t, n) = text.strip_prefix('t')?.split_once("/k")?;
+    Some((t.parse().ok()?, n.parse().ok()?))
+}
+
+fn value(thread: usize, n: usize, version: u64, pad: usize) -> Vec<u8> {
+    let mut v = format!("t{thread}/k{n:04}#v{version}:").into_bytes();
+    v.extend(std::iter::repeat_n(b'a' + (version % 26) as u8, pad));
+    v
+}
+
+/// The version a value names, checked against the key it was read under.
+fn version_of(key: &[u8], value: &[u8]) -> Result<u64, String> {
+    let text = String::from_utf8_lossy(value);
+    let (head, _) = text
+        .split_once(':')
+        .ok_or_else(|| format!("malformed value {text:?}"))?;
+    let (k, v) = head
+        .split_once("#v")
+        .ok_or_else(|| format!("malformed value {text:?}"))?;
+    if k.as_bytes() != key {
+        return Err(format!(
+            "value of {k} read under key {}",
+            String::from_utf8_lossy(key)
+        ));
+    }
+    v.parse()
+        .map_err(|_| format!("malformed version in {text:?}"))
+}
+
+/// One key's history. Version `i` is the i-th write to the key in this run (0: absent at
+/// the start); `Some(present)` for a write that happened or may have, `None` for one known
+/// never to have happened (an abandoned ingest, a version lost at a crash).
+#[derive(Debug, Clone)]
+struct History {
+    versions: Vec<Option<bool>>,
+    /// The newest version acknowledged (or re-established at a reopen).
+    acked: u64,
+    /// The newest version guaranteed to survive a power loss with unsynced writes.
+    floor: u64,
+}
+
+impl History {
+    fn new() -> History {
+        History {
+            versions: vec![Some(false)],
+            acked: 0,
+            floor: 0,
+        }
+    }
+
+    fn started(&self) -> u64 {
+        self.versions.len() as u64 - 1
+    }
+
+    /// The newest version at or below `v` that happened.
+    fn happened_at_or_below(&self, v: u64) -> u64 {
+        (0..=v)
+            .rev()
+            .find(|&i| self.versions[i as usize].is_some())
+            .unwrap_or(0)
+    }
+
+    /// Which version `got` (`Some(version)` or absent) can be, given it was read with
+    /// versions `lo..=hi` possible; the newest candidate, or an error.
+    fn explain(&self, got: Option<u64>, lo: u64, hi: u64) -> Result<u64, String> {
+        let lo = self.happened_at_or_below(lo);
+        let hi = hi.min(self.started());
+        match got {
+            Some(v) if v < lo => Err(format!("version {v} is older than {lo}, already settled")),
+            Some(v) if v > hi => Err(format!("version {v} was never written (newest {hi})")),
+            Some(v) if self.versions[v as usize] != Some(true) => {
+                Err(format!("version {v} is not a put"))
+            }
+            Some(v) => Ok(v),
+            None => (lo..=hi)
+                .rev()
+                .find(|&i| self.versions[i as usize] == Some(false))
+                .ok_or_else(|| format!("absent, but every version in {lo}..={hi} is a put")),
+        }
+    }
+}
+
+/// The expected state: a history per key, and what the run has seen go wrong.
+struct Oracle {
+    keys: Vec<Vec<Mutex<History>>>,
+    /// When the first operation failed (an injected fsync failure): no write that starts
+    /// after this may be acknowledged.
+    first_failure: Mutex<Option<Instant>>,
+    /// Whether failures are expected in this epoch.
+    faults: AtomicBool,
+    ops: AtomicU64,
+    failed_ops: AtomicU64,
+    seed: u64,
+}
+
+impl Oracle {
+    fn history(&self, thread: usize, n: usize) -> std::sync::MutexGuard<'_, History> {
+        self.keys[thread][n].lock().unwrap()
+    }
+
+    /// A new version of a key, started now.
+    fn start(&self, thread: usize, n: usize, present: bool) -> u64 {
+        let mut h = self.history(thread, n);
+        h.versions.push(Some(present));
+        h.started()
+    }
+
+    fn ack(&self, thread: usize, n: usize, version: u64) {
+        let mut h = self.history(thread, n);
+        h.acked = h.acked.max(version);
+    }
+
+    fn never_happened(&self, thread: usize, n: usize, version: u64) {
+        self.history(thread, n).versions[version as usize] = None;
+    }
+
+    fn bounds(&self, thread: usize, n: usize) -> (u64, u64) {
+        let h = self.history(thread, n);
+        (h.acked, h.started())
+    }
+
+    fn fail(&self, ctx: &str, msg: String) -> ! {
+        panic!("stress seed {}: {ctx}: {msg}", self.seed)
+    }
+
+    /// An operation returned an error: fine once an injected fault fired, else a failure.
+    fn error(&self, ctx: &str, err: &nokv::Error) {
+        self.failed_ops.fetch_add(1, Ordering::Relaxed);
+        if !self.faults.load(Ordering::SeqCst) {
+            self.fail(ctx, format!("unexpected error: {err}"));
+        }
+        self.first_failure
+            .lock()
+            .unwrap()
+            .get_or_insert_with(Instant::now);
+    }
+
+    /// A write that began at `started` was acknowledged.
+    fn acknowledged(&self, ctx: &str, started: Instant) {
+        if let Some(failed) = *self.first_failure.lock().unwrap() {
+            if failed < started {
+                self.fail(
+                    ctx,
+                    "a write that began after a failure was acknowledged".into(),
+                );
+            }
+        }
+    }
+}
+
+/// Per-thread memory of what it has read, so reads never go backwards.
+struct Reader {
+    seen: BTreeMap<(usize, usize), u64>,
+}
+
+impl Reader {
+    fn check(
+        &mut self,
+        oracle: &Oracle,
+        ctx: &str,
+        key: (usize, usize),
+        got: Option<&[u8]>,
+        lo: u64,
+    ) {
+        let raw = key_bytes(key);
+        let version = match got.map(|v| version_of(&raw, v)).transpose() {
+            Ok(v) => v,
+            Err(e) => oracle.fail(ctx, e),
+        };
+        let hi = oracle.bounds(key.0, key.1).1;
+        let floor = lo.max(self.seen.get(&key).copied().unwrap_or(0));
+        let h = oracle.history(key.0, key.1);
+        match h.explain(version, floor, hi) {
+            Ok(v) => {
+                drop(h);
+                // An absent read only proves the key was absent at some version in range.
+                if version.is_some() {
+                    self.seen.insert(key, v);
+                }
+            }
+            Err(e) => oracle.fail(
+                ctx,
+                format!(
+                    "{}: {e} (read {:?})",
+                    String::from_utf8_lossy(&raw),
+                    version
+                ),
+            ),
+        }
+    }
+}
+
+fn key_bytes(key: (usize, usize)) -> Vec<u8> {
+    self::key(key.0, key.1)
+}
+
+fn epoch_options(rng: &mut Rng, strict: bool) -> Options {
+    let background_flush = rng.chance(50);
+    let l0_compaction_trigger = 2 + rng.below(3) as usize;
+    Options {
+        memtable_size: 4096 + rng.below(12 << 10),
+        max_immutables: 1 + rng.below(3) as usize,
+        durability: if strict {
+            Durability::Strict
+        } else {
+            Durability::Fast
+        },
+        sync_writes: rng.chance(40),
+        block_size: 256 + rng.below(768) as usize,
+        block_cache_bytes: if rng.chance(50) { 64 << 10 } else { 0 },
+        bloom_bits_per_key: 10,
+        manifest_rewrite_threshold: 4096 + rng.below(16 << 10),
+        stats_interval: Some(Duration::from_millis(1)),
+        background_flush,
+        read_only: false,
+        auto_compaction: rng.chance(90),
+        l0_compaction_trigger,
+        l0_slowdown_trigger: l0_compaction_trigger + 4,
+        l0_stop_trigger: l0_compaction_trigger + 8,
+        level1_target_bytes: 16 << 10,
+        level_size_multiplier: 2 + rng.below(3),
+        target_file_size: 2048 + rng.below(6 << 10),
+    }
+}
+
+/// Runs `f` on its own thread; a deadlock (no return within [`DEADLINE`]) fails the run.
+fn within<T: Send + 'static>(
+    oracle: &Oracle,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| oracle.fail(what, format!("no return within {DEADLINE:?}: a deadlock")))
+}
+
+/// One worker: random operations until `stop`.
+fn worker(db: &Db, oracle: &Oracle, thread: usize, mut rng: Rng, stop: &AtomicBool) {
+    let mut reader = Reader {
+        seen: BTreeMap::new(),
+    };
+    let ctx = format!("thread {thread}");
+    let ctx = ctx.as_str();
+    while !stop.load(Ordering::Relaxed) {
+        oracle.ops.fetch_add(1, Ordering::Relaxed);
+        let roll = rng.below(1000);
+        let n = rng.below(KEYS_PER_THREAD as u64) as usize;
+        match roll {
+            // put
+            0..=349 => {
+                let v = oracle.start(thread, n, true);
+                let pad = rng.below(160) as usize;
+                let began = Instant::now();
+                match db.put(&key(thread, n), &value(thread, n, v, pad)) {
+                    Ok(()) => {
+                        oracle.acknowledged(ctx, began);
+                        oracle.ack(thread, n, v);
+                    }
+                    Err(e) => oracle.error(ctx, &e),
+                }
+            }
+            // delete
+            350..=429 => {
+                let v = oracle.start(thread, n, false);
+                let began = Instant::now();
+                match db.delete(&key(thread, n)) {
+                    Ok(()) => {
+                        oracle.acknowledged(ctx, began);
+                        oracle.ack(thread, n, v);
+                    }
+                    Err(e) => oracle.error(ctx, &e),
+                }
+            }
+            // delete_range over own keys
+            430..=459 => {
+                let end = (n + 1 + rng.below(12) as usize).min(KEYS_PER_THREAD);
+                let versions: Vec<(usize, u64)> = (n..end)
+                    .map(|i| (i, oracle.start(thread, i, false)))
+                    .collect();
+                let began = Instant::now();
+                let end_key = if end == KEYS_PER_THREAD {
+                    format!("t{thread}/l").into_bytes()
+                } else {
+                    key(thread, end)
+                };
+                match db.delete_range(&key(thread, n), &end_key) {
+                    Ok(()) => {
+                        oracle.acknowledged(ctx, began);
+                        for (i, v) in versions {
+                            oracle.ack(thread, i, v);
+                        }
+                    }
+                    Err(e) => oracle.error(ctx, &e),
+                }
+            }
+            // get, own key or another thread's
+            460..=659 => {
+                let owner = if rng.chance(50) {
+                    thread
+                } else {
+                    rng.below(THREADS as u64) as usize
+                };
+                let (lo, _) = oracle.bounds(owner, n);
+                match db.get(&key(owner, n)) {
+                    Ok(got) => reader.check(oracle, ctx, (owner, n), got.as_deref(), lo),
+                    Err(e) => oracle.fail(ctx, format!("get failed: {e}")),
+                }
+            }
+            // scan a prefix, forward or reverse, with random bounds
+            660..=729 => {
+                let owner = rng.below(THREADS as u64) as usize;
+                let start = rng.below(KEYS_PER_THREAD as u64) as usize;
+                let end = (start + 1 + rng.below(40) as usize).min(KEYS_PER_THREAD);
+                let reverse = rng.chance(50);
+                let lows: Vec<u64> = (start..end).map(|i| oracle.bounds(owner, i).0).collect();
+                let options = ScanOptions {
+                    start: Some(key(owner, start)),
+                    end: Some(key(owner, end)),
+                    reverse,
+                    ..ScanOptions::default()
+                };
+                let scanned: nokv::Result<Vec<Entry>> = db.scan(&options).and_then(|s| s.collect());
+                let scanned =
+                    scanned.unwrap_or_else(|e| oracle.fail(ctx, format!("scan failed: {e}")));
+                let mut order: Vec<&Vec<u8>> = scanned.iter().map(|(k, _)| k).collect();
+                if reverse {
+                    order.reverse();
+                }
+                if !order.windows(2).all(|w| w[0] < w[1]) {
+                    oracle.fail(ctx, format!("scan (reverse: {reverse}) out of order"));
+                }
+                let found: BTreeMap<usize, &Vec<u8>> = scanned
+                    .iter()
+                    .map(|(k, v)| match parse_key(k) {
+                        Some((t, i)) if t == owner && (start..end).contains(&i) => (i, v),
+                        _ => oracle.fail(
+                            ctx,
+                            format!(
+                                "scan returned {} outside its bounds",
+                                String::from_utf8_lossy(k)
+                            ),
+                        ),
+                    })
+                    .collect();
+                for (i, lo) in (start..end).zip(lows) {
+                    reader.check(
+                        oracle,
+                        ctx,
+                        (owner, i),
+                        found.get(&i).map(|v| v.as_slice()),
+                        lo,
+                    );
+                }
+            }
+            // sorted ingest of own keys: finished, empty, or abandoned midway
+            730..=759 => ingest(db, oracle, thread, &mut rng, ctx),
+            // flush
+            760..=789 => {
+                let floors: Vec<u64> = (0..KEYS_PER_THREAD)
+                    .map(|i| oracle.bounds(thread, i).0)
+                    .collect();
+                match db.flush() {
+                    Ok(_) => {
+                        for (i, floor) in floors.into_iter().enumerate() {
+                            let mut h = oracle.history(thread, i);
+                            h.floor = h.floor.max(floor);
+                        }
+                    }
+                    Err(e) => oracle.error(ctx, &e),
+                }
+            }
+            // compact everything
+            790..=794 => {
+                if let Err(e) = db.compact() {
+                    oracle.error(ctx, &e);
+                }
+            }
+            // stats (the publisher runs too)
+            795..=799 => {
+                let _ = db.stats();
+            }
+            // the tree's shape: L1 and deeper sorted and never overlapping
+            _ => {
+                let problems = db.version().check_invariants();
+                if !problems.is_empty() {
+                    oracle.fail(ctx, format!("level invariants: {problems:?}"));
+                }
+            }
+        }
+    }
+}
+
+fn ingest(db: &Db, oracle: &Oracle, thread: usize, rng: &mut Rng, ctx: &str) {
+    let mode = rng.below(10);
+    let count = if mode == 0 {
+        0
+    } else {
+        1 + rng.below(30) as usize
+    };
+    let mut picked: Vec<usize> = (0..count)
+        .map(|_| rng.below(KEYS_PER_THREAD as u64) as usize)
+        .collect();
+    picked.sort_unstable();
+    picked.dedup();
+    let mut session = match db.ingest() {
+        Ok(s) => s,
+        Err(e) => return oracle.error(ctx, &e),
+    };
+    let abandon_at = (mode == 1).then(|| rng.below(picked.len() as u64 + 1) as usize);
+    let mut versions = Vec::new();
+    for (at, &n) in picked.iter().enumerate() {
+        if abandon_at == Some(at) {
+            break;
+        }
+        let v = oracle.start(thread, n, true);
+        versions.push((n, v));
+        if let Err(e) = session.add(
+            &key(thread, n),
+            &value(thread, n, v, rng.below(100) as usize),
+        ) {
+            oracle.error(ctx, &e);
+            drop(session);
+            for (n, v) in versions {
+                oracle.never_happened(thread, n, v);
+            }
+            return;
+        }
+    }
+    if abandon_at.is_some() {
+        drop(session);
+        for (n, v) in versions {
+            oracle.never_happened(thread, n, v);
+        }
+        return;
+    }
+    let began = Instant::now();
+    match session.finish() {
+        Ok(_) => {
+            oracle.acknowledged(ctx, began);
+            for (n, v) in versions {
+                oracle.ack(thread, n, v);
+            }
+        }
+        Err(e) => oracle.error(ctx, &e),
+    }
+}
+
+/// Kinds of finding that open repairs by itself; anything else is damage.
+const REPAIRED_BY_OPEN: [&str; 4] = ["torn_tail", "orphan", "temp_file", "obsolete_wal"];
+
+fn damage(report: &VerifyReport) -> Vec<String> {
+    report
+        .problems
+        .iter()
+        .filter(|p| !REPAIRED_BY_OPEN.contains(&p.kind.as_str()))
+        .map(|p| format!("{} {}: {}", p.kind, p.file, p.detail))
+        .collect()
+}
+
+/// How an epoch ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Close,
+    Kill,
+    PowerLoss,
+    FsyncFailure,
+}
+
+#[derive(Default, Debug)]
+struct Figures {
+    lineages: u64,
+    epochs: u64,
+    closes: u64,
+    kills: u64,
+    power_losses: u64,
+    fsync_failures: u64,
+    faults_fired: u64,
+}
+
+/// Reopens the workdir in `mem` after an epoch: verify first (it must agree with open),
+/// then open, then check every key against its bounds (`lo` per key: what must have
+/// survived) and settle the oracle on what is there.
+fn reopen(
+    oracle: &Oracle,
+    mem: &MemVfs,
+    opts: &Options,
+    lows: &[Vec<u64>],
+    clean: bool,
+    ctx: &str,
+) -> Db {
+    let report = verify(mem, Path::new(DIR), &VerifyOptions::default())
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("verify could not run: {e}")));
+    let damaged = damage(&report);
+    if clean && !report.ok {
+        oracle.fail(
+            ctx,
+            format!("verify after a clean close: {:?}", report.problems),
+        );
+    }
+    let db = match Db::open_with_vfs(Arc::new(mem.clone()), Path::new(DIR), opts.clone()) {
+        Ok(db) => db,
+        Err(e) => oracle.fail(
+            ctx,
+            format!("open refused ({e}); verify found damage: {damaged:?}"),
+        ),
+    };
+    if !damaged.is_empty() {
+        oracle.fail(
+            ctx,
+            format!("open succeeded but verify found damage: {damaged:?}"),
+        );
+    }
+    let all: Result<BTreeMap<Vec<u8>, Vec<u8>>, nokv::Error> =
+        db.scan(&ScanOptions::default()).and_then(|s| s.collect());
+    let all = all.unwrap_or_else(|e| oracle.fail(ctx, format!("scan after reopen: {e}")));
+    for (thread, keys) in oracle.keys.iter().enumerate() {
+        for (n, slot) in keys.iter().enumerate() {
+            let k = key(thread, n);
+            let got = db
+                .get(&k)
+                .unwrap_or_else(|e| oracle.fail(ctx, format!("get after reopen: {e}")));
+            if got.as_ref() != all.get(&k) {
+                oracle.fail(
+                    ctx,
+                    format!("get and scan disagree on {}", String::from_utf8_lossy(&k)),
+                );
+            }
+            let version = got
+                .as_deref()
+                .map(|v| version_of(&k, v))
+                .transpose()
+                .unwrap_or_else(|e| oracle.fail(ctx, e));
+            let mut h = slot.lock().unwrap();
+            let hi = h.started();
+            let v = h.explain(version, lows[thread][n], hi).unwrap_or_else(|e| {
+                oracle.fail(
+                    ctx,
+                    format!(
+                        "{} after reopen: {e} (must have survived: {})",
+                        String::from_utf8_lossy(&k),
+                        lows[thread][n]
+                    ),
+                )
+            });
+            // Settle: what is there now is the truth; versions after it are lost.
+            for later in v + 1..=hi {
+                h.versions[later as usize] = None;
+            }
+            h.acked = v;
+            h.floor = v;
+        }
+    }
+    if all.len() > THREADS * KEYS_PER_THREAD {
+        oracle.fail(ctx, format!("{} keys after reopen", all.len()));
+    }
+    db
+}
+
+#[test]
+fn stress_random_operations_with_crashes_and_reopens() {
+    let seed = std::env::var("NOKV_STRESS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    let secs: u64 = std::env::var("NOKV_STRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    println!("stress seed {seed} ({secs} s; rerun with NOKV_STRESS_SEED={seed})");
+    let oracle = Arc::new(Oracle {
+        keys: (0..THREADS)
+            .map(|_| {
+                (0..KEYS_PER_THREAD)
+                    .map(|_| Mutex::new(History::new()))
+                    .collect()
+            })
+            .collect(),
+        first_failure: Mutex::new(None),
+        faults: AtomicBool::new(false),
+        ops: AtomicU64::new(0),
+        failed_ops: AtomicU64::new(0),
+        seed,
+    });
+    let mut rng = Rng(seed);
+    let mut mem = MemVfs::new();
+    let mut figures = Figures::default();
+    let started = Instant::now();
+    let budget = Duration::from_secs(secs);
+    let mut opts;
+    let mut db;
+    // A lineage is one workdir, from empty, over several epochs. Fast mode never fsyncs its
+    // tables, so a power loss may take them (documented); a lineage either mixes fast and
+    // strict epochs and never loses power, or is strict throughout and may.
+    let mut lineage_epochs = 0;
+    let mut mixed_modes = false;
+    while started.elapsed() < budget || figures.epochs < 4 {
+        if lineage_epochs == 0 {
+            figures.lineages += 1;
+            lineage_epochs = 8 + rng.below(16);
+            mixed_modes = rng.chance(40);
+            mem = MemVfs::new();
+            for keys in &oracle.keys {
+                for h in keys {
+                    *h.lock().unwrap() = History::new();
+                }
+            }
+        }
+        lineage_epochs -= 1;
+        figures.epochs += 1;
+        let ctx = format!("epoch {} (lineage {})", figures.epochs, figures.lineages);
+        let strict = !mixed_modes || rng.chance(60);
+        opts = epoch_options(&mut rng, strict);
+        let ending = match rng.below(100) {
+            0..=29 => Ending::Close,
+            30..=59 => Ending::Kill,
+            60..=84 if !mixed_modes => Ending::PowerLoss,
+            60..=84 => Ending::Kill,
+            _ => Ending::FsyncFailure,
+        };
+        // In a failed-fsync epoch every fsync takes a little time, so that concurrent
+        // writers queue behind the one whose fsync fails (group commit under test).
+        let slow = GateVfs {
+            inner: mem.clone(),
+            sync_delay: if ending == Ending::FsyncFailure {
+                Duration::from_micros(300)
+            } else {
+                Duration::ZERO
+            },
+            ..GateVfs::new()
+        };
+        let fault = FaultVfs::new(Arc::new(slow));
+        let vfs: Arc<dyn Vfs> = Arc::new(fault.clone());
+        oracle.faults.store(false, Ordering::SeqCst);
+        *oracle.first_failure.lock().unwrap() = None;
+        if ending == Ending::FsyncFailure && rng.chance(70) {
+            opts.sync_writes = true;
+        }
+        db = Db::open_with_vfs(Arc::clone(&vfs), Path::new(DIR), opts.clone())
+            .unwrap_or_else(|e| oracle.fail(&ctx, format!("open: {e}")));
+        let nth_sync = rng.below(30);
+        if ending == Ending::FsyncFailure {
+            oracle.faults.store(true, Ordering::SeqCst);
+            fault.clear_ops();
+            fault.add_rule(
+                FaultRule::new(
+                    OpSelector::Kind(OpKind::Sync),
+                    nth_sync,
+                    FaultAction::FailOnce(5),
+                )
+                .on_path(".wal"),
+            );
+        }
+        let db = Arc::new(db);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let db = Arc::clone(&db);
+                let oracle = Arc::clone(&oracle);
+                let stop = Arc::clone(&stop);
+                let rng = Rng(seed ^ (figures.epochs << 8) ^ t as u64);
+                std::thread::spawn(move || worker(&db, &oracle, t, rng, &stop))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20 + rng.below(180)));
+        // What must survive, captured before the crash point; what may, after it.
+        let lows: Vec<Vec<u64>> = oracle
+            .keys
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|h| {
+                        let h = h.lock().unwrap();
+                        match ending {
+                            Ending::PowerLoss if !opts.sync_writes => h.floor,
+                            _ => h.acked,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let crashed = match ending {
+            Ending::Kill => Some(mem.process_crash_clone()),
+            Ending::PowerLoss => Some(mem.crash_clone()),
+            _ => None,
+        };
+        stop.store(true, Ordering::SeqCst);
+        for (t, w) in workers.into_iter().enumerate() {
+            if let Err(panic) = within(&oracle, &format!("{ctx}: join worker {t}"), move || {
+                w.join()
+            }) {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        let db =
+            Arc::try_unwrap(db).unwrap_or_else(|_| oracle.fail(&ctx, "db still shared".into()));
+        let closed = within(&oracle, &format!("{ctx}: close ({ending:?})"), move || {
+            db.close()
+        });
+        match ending {
+            Ending::Close => {
+                figures.closes += 1;
+                if let Err(e) = closed {
+                    oracle.fail(&ctx, format!("clean close failed: {e}"));
+                }
+                // Everything acknowledged was made durable by close.
+                let lows: Vec<Vec<u64>> = oracle
+                    .keys
+                    .iter()
+                    .map(|keys| keys.iter().map(|h| h.lock().unwrap().acked).collect())
+                    .collect();
+                drop(reopen(
+                    &oracle,
+                    &mem,
+                    &opts,
+                    &lows,
+                    true,
+                    &format!("{ctx}: after close"),
+                ));
+            }
+            Ending::Kill | Ending::PowerLoss => {
+                if ending == Ending::Kill {
+                    figures.kills += 1;
+                } else {
+                    figures.power_losses += 1;
+                }
+                mem = crashed.unwrap();
+                drop(reopen(
+                    &oracle,
+                    &mem,
+                    &opts,
+                    &lows,
+                    false,
+                    &format!("{ctx}: after {ending:?}"),
+                ));
+            }
+            Ending::FsyncFailure => {
+                figures.fsync_failures += 1;
+                if fault.fired() {
+                    figures.faults_fired += 1;
+                    check_no_fsync_after_failure(&oracle, &fault, nth_sync, &ctx);
+                    if closed.is_ok() {
+                        oracle.fail(&ctx, "close returned Ok after a failed WAL fsync".into());
+                    }
+                }
+                fault.clear_rules();
+                // The process exits; what it wrote is in the kernel (like a kill -9).
+                drop(reopen(
+                    &oracle,
+                    &mem,
+                    &opts,
+                    &lows,
+                    false,
+                    &format!("{ctx}: after a failed fsync"),
+                ));
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "stress seed {seed}: {} threads, {} operations ({} failed as expected) in {:.1} s over \
+         {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses, {} fsync-failure epochs ({} \
+         fired)",
+        THREADS,
+        oracle.ops.load(Ordering::Relaxed),
+        oracle.failed_ops.load(Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        figures.epochs,
+        figures.lineages,
+        figures.closes,
+        figures.kills,
+        figures.power_losses,
+        figures.fsync_failures,
+        figures.faults_fired
+    );
+}
+
+/// After the injected failure of the `nth` WAL fsync, that segment is never fsynced again.
+fn check_no_fsync_after_failure(oracle: &Oracle, fault: &FaultVfs, nth: u64, ctx: &str) {
+    let ops = fault.ops();
+    let Some((index, failed)) = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.kind == OpKind::Sync && op.path.to_string_lossy().contains(".wal"))
+        .nth(nth as usize)
+    else {
+        return;
+    };
+    let again = ops[index + 1..]
+        .iter()
+        .filter(|op| op.kind == OpKind::Sync && op.path == failed.path)
+        .count();
+    if again > 0 {
+        oracle.fail(
+            ctx,
+            format!(
+                "{} fsynced {again} more times after its fsync failed",
+                failed.path.display()
+            ),
+        );
+    }
+}
