@@ -116,7 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;load' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]')
             [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)')
             [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay')
             [CompletionResult]::new('--max-errors', '--max-errors', [CompletionResultType]::ParameterName, 'Stop (exit 5) when more than N records are bad; implies --skip-invalid')

@@ -107,7 +107,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'nokv;load'= {
-            cand --format 'Input format'
+            cand --format 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]'
             cand --delimiter 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)'
             cand --linger 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'

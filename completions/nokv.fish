@@ -94,7 +94,7 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l json -d 'Print JSON l
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input format' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
 csv\t'RFC 4180, two columns, no header'
 jsonl\t'one JSON object per line'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l delimiter -d 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\\t`)' -r

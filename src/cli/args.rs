@@ -189,14 +189,16 @@ control bytes and invalid UTF-8).")]
 Examples:
   nokv load data.tsv
   printf 'k1\\tv1\\nk2\\tv2\\n' | nokv load
-  nokv load --format csv a.csv b.csv
+  nokv load a.csv b.jsonl c.tsv          # format by extension
+  nokv load --format csv export.txt
   nokv load --format jsonl dump.jsonl --json
   nokv load --skip-invalid --max-errors 100 messy.tsv
   tail -f app.tsv | nokv load -         # each record in the WAL within --linger (100ms)
 
 Formats:
-  tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH in keys and values. A line
-         ending in CR (CRLF line endings) is bad input: write a CR in data as \\r.
+  tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH (and \\b \\f \\v, as PostgreSQL's
+         COPY writes them) in keys and values. A line ending in CR (CRLF line endings)
+         is bad input: write a CR in data as \\r.
   csv    RFC 4180: two fields per record; quoted fields may hold the delimiter, quotes
          (doubled) and line breaks; CRLF or LF ends a record. --delimiter for ; | or tab;
          --header skips a header row (a first record `key,value` without --header loads as
@@ -204,7 +206,8 @@ Formats:
   jsonl  one object per line: {\"key\":..,\"value\":..}, or \"key_hex\"/\"value_hex\" with
          hex strings for bytes that are not UTF-8; \"op\":\"delete\" deletes the key. A line
          that is not an object, or a field given as null, is bad input.
-A UTF-8 byte-order mark at the start of an input is read as nothing, in every format.
+Without --format, a file's format follows its extension (.csv; .jsonl or .ndjson; anything
+else, and stdin, is tsv). A UTF-8 byte-order mark at the start of an input is read as nothing.
 
 Bad input (a line without a tab, a bad escape, bad hex, an empty key, a key over 65535 bytes, a
 value over 64 MiB, invalid JSON or UTF-8 in jsonl) stops the load with FILE:LINE: reason and
@@ -361,9 +364,10 @@ pub struct LoadArgs {
     /// Input files; `-` or none reads stdin
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Input format
-    #[arg(long, value_enum, default_value_t = LoadFormat::Tsv)]
-    pub format: LoadFormat,
+    /// Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl,
+    /// anything else (and stdin) is tsv]
+    #[arg(long, value_enum)]
+    pub format: Option<LoadFormat>,
     /// Skip the first record of every input (a header row)
     #[arg(long)]
     pub header: bool,
