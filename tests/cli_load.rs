@@ -45,7 +45,7 @@ fn a_key_starting_with_a_byte_order_mark_survives_export_and_load() {
     f.nokv(&["put", "--hex", &support::hex(&key), "76"])
         .assert()
         .success();
-    for format in ["tsv", "jsonl"] {
+    for format in ["tsv", "jsonl", "csv"] {
         let dump = f.run(&["export", "--format", format], b"");
         assert_eq!(dump.code, 0, "{}", dump.stderr);
         let g = Fixture::new();

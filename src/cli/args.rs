@@ -144,7 +144,9 @@ pub enum Command {
 Examples:
   nokv put user:1 alice
   nokv put --hex 00ff 68656c6c6f        # key 0x00 0xff, value \"hello\"
-  nokv put -- -key- -value-             # arguments that start with a dash")]
+  nokv put -- -key- -value-             # arguments that start with a dash
+  nokv put photo:1 --value-file pic.jpg # binary-safe, no argument-length limit
+  producer | nokv put blob --value-file -")]
     Put(PutArgs),
 
     /// Print the value of a key (exit 4 when absent)
@@ -154,7 +156,8 @@ Examples:
   nokv get --raw blob > blob.bin        # exact bytes, no newline
   nokv get --key-hex 00ff --hex         # binary key, value printed as hex
   nokv get --json user:1                # {\"key\":\"user:1\",\"value\":\"alice\"}
-  nokv get user:9; [ $? -eq 4 ] && echo absent")]
+  nokv get user:9; [ $? -eq 4 ] && echo absent
+  nokv get user:1 user:2 user:3         # key<TAB>value lines, in this order")]
     Get(GetArgs),
 
     /// Delete keys (write tombstones)
@@ -179,6 +182,8 @@ Examples:
   nokv scan --start a --end m --reverse
   nokv scan --json | jq -r .key
   nokv scan | head -1                   # a closed pipe is not an error
+  nokv scan --prefix user: --count      # how many
+  nokv scan --keys-only --start a --end b
 
 Output lines are escaped exactly as `load` reads them: \\t \\n \\r \\\\ and \\xHH (for other
 control bytes and invalid UTF-8).")]
@@ -268,6 +273,7 @@ Examples:
 Examples:
   nokv export > dump.tsv
   nokv export --format jsonl > dump.jsonl
+  nokv export --format csv --prefix user: > users.csv
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
 }
@@ -279,9 +285,18 @@ pub struct PutArgs {
     #[arg(value_name = "KEY")]
     pub key: OsString,
     /// The value (taken as the argument's bytes)
-    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
-    pub value: OsString,
-    /// KEY and VALUE are hex-encoded
+    #[arg(
+        value_name = "VALUE",
+        allow_hyphen_values = true,
+        required_unless_present = "value_file",
+        conflicts_with = "value_file"
+    )]
+    pub value: Option<OsString>,
+    /// Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit
+    /// but the value size limit (64 MiB)
+    #[arg(long, value_name = "FILE")]
+    pub value_file: Option<PathBuf>,
+    /// KEY and VALUE are hex-encoded (a --value-file is read as it is)
     #[arg(long)]
     pub hex: bool,
 }
@@ -289,13 +304,14 @@ pub struct PutArgs {
 /// `get`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The key (taken as the argument's bytes)
-    #[arg(value_name = "KEY")]
-    pub key: OsString,
-    /// KEY is hex-encoded
+    /// The keys (taken as the arguments' bytes). One key prints its value; several print
+    /// `key<TAB>value` lines in the order given (exit 4 if any is missing)
+    #[arg(value_name = "KEY", required = true)]
+    pub keys: Vec<OsString>,
+    /// The keys are hex-encoded
     #[arg(long)]
     pub key_hex: bool,
-    /// Print the exact value bytes, without a newline
+    /// Print the exact value bytes, without a newline (one key only)
     #[arg(long, group = "get_format")]
     pub raw: bool,
     /// Print the value hex-encoded
@@ -356,6 +372,12 @@ pub struct ScanArgs {
     /// UTF-8)
     #[arg(long)]
     pub json: bool,
+    /// Print only the number of records (with --json: {"count":N})
+    #[arg(long)]
+    pub count: bool,
+    /// Print only the keys (with --json: {"key":..} lines)
+    #[arg(long, conflicts_with = "count")]
+    pub keys_only: bool,
 }
 
 /// `load`
@@ -419,6 +441,8 @@ pub enum ExportFormat {
     Tsv,
     /// one JSON object per line
     Jsonl,
+    /// RFC 4180 `key,value` records, no header (quoted where needed; bytes as they are)
+    Csv,
 }
 
 /// `flush`
@@ -475,6 +499,18 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Tsv)]
     pub format: ExportFormat,
+    /// First key (inclusive)
+    #[arg(long, value_name = "KEY")]
+    pub start: Option<OsString>,
+    /// Key to stop before (exclusive)
+    #[arg(long, value_name = "KEY")]
+    pub end: Option<OsString>,
+    /// Only keys starting with this
+    #[arg(long, value_name = "BYTES")]
+    pub prefix: Option<OsString>,
+    /// --start, --end and --prefix are hex-encoded
+    #[arg(long)]
+    pub hex: bool,
 }
 
 /// Parses a size: `1048576`, `512KiB`, `4MiB`, `1GiB`, `64MB` (decimal), `4 MiB`.

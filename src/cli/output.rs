@@ -9,7 +9,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use super::CliError;
 
 pub use super::format::jsonl::json_record;
-pub use super::format::tsv::{escape_into, tsv_record};
+pub use super::format::tsv::escape_into;
 
 /// `bytes` in the text encoding, as a `String` (for messages and tables).
 pub fn escaped(bytes: &[u8]) -> String {

@@ -120,6 +120,12 @@ pub fn tsv_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.push(b'\n');
 }
 
+/// One escaped key and a newline appended to `out` (`scan --keys-only`).
+pub fn tsv_key(out: &mut Vec<u8>, key: &[u8]) {
+    escape_into(key, out);
+    out.push(b'\n');
+}
+
 /// `key<TAB>value` with backslash escapes.
 pub fn parse_tsv<'a>(
     line: &'a [u8],
