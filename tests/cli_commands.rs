@@ -126,3 +126,142 @@ fn export_takes_a_range_and_writes_csv_that_loads_back() {
         f.run(&["export"], b"").stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. Tables fit the terminal
+
+/// A workdir with long keys in two tables, one table damaged, an orphan and a temp file:
+/// `verify` has a table of problems with long details, `manifest` a table of long keys.
+fn damaged_workdir() -> Fixture {
+    let f = Fixture::new();
+    let long = "k".repeat(70);
+    let mut input = String::new();
+    for i in 0..50 {
+        input.push_str(&format!("{long}-{i:03}\t{}\n", "v".repeat(40)));
+    }
+    assert_eq!(
+        f.run(&["load", "--no-ingest", "-"], input.as_bytes()).code,
+        0
+    );
+    f.put(
+        "another-rather-long-key-to-make-a-second-table-0000000000000",
+        "x",
+    );
+    assert_eq!(f.run(&["flush"], b"").code, 0);
+    let mut tables: Vec<_> = std::fs::read_dir(&f.db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sst"))
+        .collect();
+    tables.sort();
+    let mut bytes = std::fs::read(&tables[0]).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&tables[0], bytes).unwrap();
+    std::fs::write(f.db.join("000777.sst"), b"an orphan").unwrap();
+    std::fs::write(f.db.join("000778.sst.tmp.1.2"), b"a temp file").unwrap();
+    f
+}
+
+fn widest(text: &str) -> (usize, String) {
+    text.lines()
+        .map(|l| (l.chars().count(), l.to_string()))
+        .max()
+        .unwrap_or_default()
+}
+
+#[test]
+fn verify_manifest_and_load_fit_80_columns() {
+    let f = damaged_workdir();
+    for args in [&["verify"][..], &["manifest"]] {
+        // Wide without a width (a pipe gets whole lines)...
+        let out = f.run(args, b"");
+        let (wide, _) = widest(&out.stdout_text());
+        assert!(
+            wide > 80,
+            "{args:?} is only {wide} wide: the test shows nothing"
+        );
+        // ...and at most 80 columns with one.
+        let out = f.nokv(args).env("COLUMNS", "80").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (wide, line) = widest(&text);
+        assert!(
+            wide <= 80,
+            "{args:?}: a line of {wide} columns:\n{line}\n\n{text}"
+        );
+        assert!(
+            text.contains("000777.sst") || args == ["manifest"],
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn verify_fits_an_80_column_pseudo_terminal() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("tmux is not installed; the COLUMNS test covers the layout");
+        return;
+    }
+    let f = damaged_workdir();
+    for command in ["verify", "manifest"] {
+        // A server of its own per command: a server whose last session ended may still be
+        // shutting down when the next session starts.
+        let socket = format!("nokv-test-{}-{command}", std::process::id());
+        let tmux = |args: &[&str]| {
+            std::process::Command::new("tmux")
+                .args(["-L", &socket, "-f", "/dev/null"])
+                .args(args)
+                .env_remove("TMUX")
+                .output()
+                .unwrap()
+        };
+        let script = format!(
+            "env -u COLUMNS -u NOKV_WORKDIR {} --workdir {} {command}; echo __done__; sleep 60",
+            support::BIN,
+            f.db.display()
+        );
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            command,
+            "-x",
+            "80",
+            "-y",
+            "200",
+            &script,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        let start = std::time::Instant::now();
+        let screen = loop {
+            // -J joins lines the terminal wrapped, so a line wider than 80 shows as one.
+            let shot = tmux(&["capture-pane", "-p", "-J", "-t", command]);
+            let text = String::from_utf8_lossy(&shot.stdout).into_owned();
+            if text.contains("__done__") || start.elapsed().as_secs() > 30 {
+                break text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        tmux(&["kill-server"]);
+        assert!(
+            screen.contains("__done__"),
+            "{command} did not finish:\n{screen}"
+        );
+        let (wide, line) = widest(&screen);
+        assert!(
+            wide <= 80,
+            "{command}: a line of {wide} columns:\n{line}\n\n{screen}"
+        );
+        // On a terminal: UTF-8 borders for the manifest's tables; verify's problems, too wide
+        // for a table at 80 columns, as field: value blocks.
+        let drawn = if command == "manifest" {
+            screen.contains('─')
+        } else {
+            screen.contains("kind:") && screen.contains("000777.sst")
+        };
+        assert!(drawn, "{command} not laid out as expected:\n{screen}");
+    }
+}

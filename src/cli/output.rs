@@ -196,7 +196,19 @@ pub fn note(text: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "{text}");
 }
 
-/// A table in the house style (UTF-8 borders on a terminal, ASCII otherwise).
+/// The width to lay tables and prose out to: `COLUMNS` when set (so a script or a test can
+/// ask for a width), else the terminal's when stdout is one, else none (a pipe or a file gets
+/// whole lines).
+pub fn terminal_width() -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c >= 20);
+    columns.or_else(|| Table::new().width().map(usize::from))
+}
+
+/// A table in the house style (UTF-8 borders on a terminal, ASCII otherwise), laid out to
+/// [`terminal_width`]: cells wrap so that no line is wider.
 pub fn table(header: &[&str]) -> Table {
     use std::io::IsTerminal;
     let mut table = Table::new();
@@ -205,9 +217,95 @@ pub fn table(header: &[&str]) -> Table {
     } else {
         table.load_preset(presets::ASCII_FULL_CONDENSED);
     }
-    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = terminal_width() {
+        table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    }
     table.set_header(header.iter().copied());
     table
+}
+
+/// `rows` under `header`, laid out to [`terminal_width`]: a table when it fits at its natural
+/// width, otherwise one block of `field: value` lines per row (empty fields left out, long
+/// values wrapped), which reads better than a table squeezed into narrow columns. Columns
+/// that no row fills are left out either way. Ends with a newline.
+pub fn table_or_records(header: &[&str], rows: &[Vec<String>]) -> String {
+    let used: Vec<usize> = (0..header.len())
+        .filter(|&c| {
+            c == 0
+                || rows
+                    .iter()
+                    .any(|row| row.get(c).is_some_and(|v| !v.is_empty()))
+        })
+        .collect();
+    let cell = |row: &Vec<String>, c: usize| row.get(c).cloned().unwrap_or_default();
+    let mut table = table(&used.iter().map(|&c| header[c]).collect::<Vec<_>>());
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    for row in rows {
+        table.add_row(used.iter().map(|&c| cell(row, c)).collect::<Vec<_>>());
+    }
+    let text = format!("{table}\n");
+    let width = terminal_width();
+    let natural = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let Some(width) = width.filter(|&w| natural > w) else {
+        return text;
+    };
+    let label = used.iter().map(|&c| header[c].len()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for &c in &used {
+            let value = cell(row, c);
+            if value.is_empty() {
+                continue;
+            }
+            let field = format!("{:<label$}{value}", format!("{}:", header[c]));
+            out.push_str(&wrap_hard(&field, width, label));
+        }
+    }
+    out
+}
+
+/// As [`wrap`], and a word longer than a line is cut (keys and file names have no spaces).
+fn wrap_hard(text: &str, width: usize, indent: usize) -> String {
+    let room = width.saturating_sub(indent).max(1);
+    let mut words = Vec::new();
+    for word in text.split(' ') {
+        let chars: Vec<char> = word.chars().collect();
+        if chars.len() <= room {
+            words.push(word.to_string());
+        } else {
+            words.extend(chars.chunks(room).map(|c| c.iter().collect::<String>()));
+        }
+    }
+    wrap(&words.join(" "), Some(width), indent)
+}
+
+/// `text` wrapped at spaces to lines of at most `width` characters (when given), each line
+/// after the first indented by `indent` spaces, with a final newline.
+pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return format!("{text}\n");
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line_len > indent && line_len + 1 + len > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            line_len = indent;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out.push('\n');
+    out
 }
 
 /// `1.5 MiB`-style size, with the exact byte count for small sizes.
@@ -270,5 +368,26 @@ mod tests {
         assert_eq!(utc_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(human_bytes(10), "10 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn prose_wraps_to_the_width() {
+        assert_eq!(wrap("a b c", None, 2), "a b c\n");
+        let text = wrap(
+            "FAILED: 3 problems in 12 files, 1.2 MiB checked (checks: manifest)",
+            Some(20),
+            2,
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 20), "{text}");
+        assert!(text.lines().skip(1).all(|l| l.starts_with("  ")), "{text}");
+        assert_eq!(text.split_whitespace().count(), 11, "{text}");
+        let rows = vec![vec!["orphan".to_string(), String::new(), "x ".repeat(30)]];
+        let narrow = table_or_records(&["kind", "level", "detail"], &rows);
+        assert!(
+            !narrow.contains("level"),
+            "empty columns are left out: {narrow}"
+        );
+        // A word longer than the width stays whole on its own line.
+        assert_eq!(wrap("ab 0123456789", Some(5), 0), "ab\n0123456789\n");
     }
 }
