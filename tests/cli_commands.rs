@@ -265,3 +265,54 @@ fn verify_fits_an_80_column_pseudo_terminal() {
         assert!(drawn, "{command} not laid out as expected:\n{screen}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 10. JSON that scripts can rely on
+
+#[test]
+fn manifest_json_has_both_the_text_and_the_hex_of_every_key() {
+    let f = Fixture::new();
+    f.put("a\tb", "1");
+    f.nokv(&["put", "--hex", "ff00", "00"]).assert().success();
+    assert_eq!(f.run(&["flush"], b"").code, 0);
+    let out = f.run(&["manifest", "--json"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let table = &v["levels"][0]["tables"][0];
+    assert_eq!(table["smallest"], "a\\tb", "{table}");
+    assert_eq!(table["smallest_hex"], "610962", "{table}");
+    assert_eq!(table["largest"], "\\xff\\x00", "{table}");
+    assert_eq!(table["largest_hex"], "ff00", "{table}");
+}
+
+#[test]
+fn json_times_are_rounded_to_microseconds() {
+    let f = Fixture::new();
+    let mut input = String::new();
+    for i in 0..3000 {
+        input.push_str(&format!("key{i:05}\t{}\n", "v".repeat(50)));
+    }
+    let out = f.run(
+        &["--memtable-size", "64KiB", "load", "--no-ingest", "-"],
+        input.as_bytes(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = f.run(&["stats", "--json"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout_text();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["flush"]["build"]["count"].as_u64().unwrap() > 0, "{text}");
+    let mut checked = 0;
+    for line in text.lines() {
+        let line = line.trim().trim_end_matches(',');
+        let Some((key, number)) = line.split_once(": ") else {
+            continue;
+        };
+        if key.trim_matches('"').ends_with("_ms") {
+            let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 3, "{line}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{text}");
+}

@@ -84,22 +84,6 @@ pub fn unhex(text: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Inserts `name` or `name_hex` into a JSON object, by the scheme of the module docs.
-pub fn json_bytes_insert(
-    map: &mut serde_json::Map<String, serde_json::Value>,
-    name: &str,
-    bytes: &[u8],
-) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            map.insert(name.to_string(), text.into());
-        }
-        Err(_) => {
-            map.insert(format!("{name}_hex"), hex(bytes).into());
-        }
-    }
-}
-
 /// Buffered stdout. Every failure is an error naming stdout, and a closed pipe becomes
 /// [`CliError::BrokenPipe`] (which exits 0 quietly).
 pub struct Stdout {
@@ -186,9 +170,39 @@ pub fn print(text: impl AsRef<[u8]>) -> Result<(), CliError> {
 /// # Errors
 /// As [`Stdout::flush`].
 pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    let mut value = value.clone();
+    round_times(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "null".into());
     text.push('\n');
     print(text)
+}
+
+/// Rounds every number under a key ending in `_ms` to whole microseconds (three decimals),
+/// and under `_secs` to six, so scripts see `0.035`, not `0.034533999999999995`.
+pub fn round_times(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn round(value: &mut Value, decimals: i32) {
+        if let Some(f) = value.as_f64().filter(|_| value.is_f64()) {
+            let scale = 10f64.powi(decimals);
+            if let Some(n) = serde_json::Number::from_f64((f * scale).round() / scale) {
+                *value = Value::Number(n);
+            }
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if key.ends_with("_ms") {
+                    round(field, 3);
+                } else if key.ends_with("_secs") {
+                    round(field, 6);
+                }
+                round_times(field);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_times),
+        _ => {}
+    }
 }
 
 /// A message on stderr. Never fails: a closed stderr is ignored.
@@ -368,6 +382,22 @@ mod tests {
         assert_eq!(utc_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(human_bytes(10), "10 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn times_are_rounded_to_microseconds() {
+        let mut value = serde_json::json!({
+            "flush": {"wait": {"avg_ms": 0.034533999999999995, "count": 3}},
+            "levels": [{"max_ms": 1.0000004}],
+            "elapsed_secs": 0.1234567891,
+            "ratio": 0.123456789,
+        });
+        round_times(&mut value);
+        assert_eq!(value["flush"]["wait"]["avg_ms"], 0.035);
+        assert_eq!(value["flush"]["wait"]["count"], 3);
+        assert_eq!(value["levels"][0]["max_ms"], 1.0);
+        assert_eq!(value["elapsed_secs"], 0.123457);
+        assert_eq!(value["ratio"], 0.123456789);
     }
 
     #[test]
