@@ -47,10 +47,11 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;put' {
+            [CompletionResult]::new('--value-file', '--value-file', [CompletionResultType]::ParameterName, 'Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit but the value size limit (64 MiB)')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
             [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
-            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'KEY and VALUE are hex-encoded')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'KEY and VALUE are hex-encoded (a --value-file is read as it is)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
@@ -62,8 +63,8 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
             [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
-            [CompletionResult]::new('--key-hex', '--key-hex', [CompletionResultType]::ParameterName, 'KEY is hex-encoded')
-            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print the exact value bytes, without a newline')
+            [CompletionResult]::new('--key-hex', '--key-hex', [CompletionResultType]::ParameterName, 'The keys are hex-encoded')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print the exact value bytes, without a newline (one key only)')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Print the value hex-encoded')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -108,6 +109,8 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Largest key first')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, '--start, --end and --prefix are hex-encoded')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Print only the number of records (with --json: {"count":N})')
+            [CompletionResult]::new('--keys-only', '--keys-only', [CompletionResultType]::ParameterName, 'Print only the keys (with --json: {"key":..} lines)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
@@ -116,7 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;load' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]')
             [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)')
             [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay')
             [CompletionResult]::new('--max-errors', '--max-errors', [CompletionResultType]::ParameterName, 'Stop (exit 5) when more than N records are bad; implies --skip-invalid')
@@ -199,9 +202,13 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;export' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'First key (inclusive)')
+            [CompletionResult]::new('--end', '--end', [CompletionResultType]::ParameterName, 'Key to stop before (exclusive)')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with this')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
             [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, '--start, --end and --prefix are hex-encoded')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')

@@ -205,14 +205,26 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__export)
-            opts="-q -h --format --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --start --end --prefix --hex --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "tsv jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "tsv jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --end)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --workdir)
@@ -551,12 +563,16 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__put)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --value-file --hex --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --value-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -577,7 +593,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__scan)
-            opts="-q -h --start --end --prefix --limit --reverse --hex --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --start --end --prefix --limit --reverse --hex --json --count --keys-only --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -43,10 +43,11 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;put'= {
+            cand --value-file 'Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit but the value size limit (64 MiB)'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
-            cand --hex 'KEY and VALUE are hex-encoded'
+            cand --hex 'KEY and VALUE are hex-encoded (a --value-file is read as it is)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'
@@ -57,8 +58,8 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
-            cand --key-hex 'KEY is hex-encoded'
-            cand --raw 'Print the exact value bytes, without a newline'
+            cand --key-hex 'The keys are hex-encoded'
+            cand --raw 'Print the exact value bytes, without a newline (one key only)'
             cand --hex 'Print the value hex-encoded'
             cand --json 'Print {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -100,6 +101,8 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --reverse 'Largest key first'
             cand --hex '--start, --end and --prefix are hex-encoded'
             cand --json 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
+            cand --count 'Print only the number of records (with --json: {"count":N})'
+            cand --keys-only 'Print only the keys (with --json: {"key":..} lines)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'
@@ -107,7 +110,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'nokv;load'= {
-            cand --format 'Input format'
+            cand --format 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]'
             cand --delimiter 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\t`)'
             cand --linger 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
@@ -184,9 +187,13 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;export'= {
             cand --format 'Output format'
+            cand --start 'First key (inclusive)'
+            cand --end 'Key to stop before (exclusive)'
+            cand --prefix 'Only keys starting with this'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --hex '--start, --end and --prefix are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'

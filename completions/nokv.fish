@@ -45,11 +45,12 @@ complete -c nokv -n "__fish_nokv_needs_command" -f -a "verify" -d 'Check the man
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "manifest" -d 'Print the current version: checkpoint, counters, levels and tables'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "export" -d 'Write every live key in a format `load` reads back losslessly'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c nokv -n "__fish_nokv_using_subcommand put" -l value-file -d 'Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit but the value size limit (64 MiB)' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
-complete -c nokv -n "__fish_nokv_using_subcommand put" -l hex -d 'KEY and VALUE are hex-encoded'
+complete -c nokv -n "__fish_nokv_using_subcommand put" -l hex -d 'KEY and VALUE are hex-encoded (a --value-file is read as it is)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -57,8 +58,8 @@ complete -c nokv -n "__fish_nokv_using_subcommand get" -l workdir -d 'The databa
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
-complete -c nokv -n "__fish_nokv_using_subcommand get" -l key-hex -d 'KEY is hex-encoded'
-complete -c nokv -n "__fish_nokv_using_subcommand get" -l raw -d 'Print the exact value bytes, without a newline'
+complete -c nokv -n "__fish_nokv_using_subcommand get" -l key-hex -d 'The keys are hex-encoded'
+complete -c nokv -n "__fish_nokv_using_subcommand get" -l raw -d 'Print the exact value bytes, without a newline (one key only)'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l hex -d 'Print the value hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l json -d 'Print {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l sync -d 'fsync the WAL before every write batch returns'
@@ -91,10 +92,12 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l memtable-size -d 'Rot
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l hex -d '--start, --end and --prefix are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l json -d 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l count -d 'Print only the number of records (with --json: {"count":N})'
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l keys-only -d 'Print only the keys (with --json: {"key":..} lines)'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input format' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l format -d 'Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl, anything else (and stdin) is tsv]' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
 csv\t'RFC 4180, two columns, no header'
 jsonl\t'one JSON object per line'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l delimiter -d 'CSV field delimiter: one ASCII character, e.g. `;`, `|`, or `tab` (`\\t`)' -r
@@ -155,11 +158,16 @@ complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l sync -d 'fsync th
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l format -d 'Output format' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
-jsonl\t'one JSON object per line'"
+jsonl\t'one JSON object per line'
+csv\t'RFC 4180 `key,value` records, no header (quoted where needed; bytes as they are)'"
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l start -d 'First key (inclusive)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l end -d 'Key to stop before (exclusive)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l prefix -d 'Only keys starting with this' -r
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l hex -d '--start, --end and --prefix are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'

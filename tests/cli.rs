@@ -448,7 +448,7 @@ fn load_from_a_file_prints_only_the_summary_on_stderr() {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err:?}");
     assert!(
-        lines[0].starts_with("nokv: loaded 3 records (18 bytes) in ")
+        lines[0].starts_with("nokv: loaded 3 records (18 B) in ")
             && lines[0].ends_with(" records/s"),
         "{err:?}"
     );

@@ -45,7 +45,7 @@ fn a_key_starting_with_a_byte_order_mark_survives_export_and_load() {
     f.nokv(&["put", "--hex", &support::hex(&key), "76"])
         .assert()
         .success();
-    for format in ["tsv", "jsonl"] {
+    for format in ["tsv", "jsonl", "csv"] {
         let dump = f.run(&["export", "--format", format], b"");
         assert_eq!(dump.code, 0, "{}", dump.stderr);
         let g = Fixture::new();
@@ -360,4 +360,89 @@ fn linger_takes_a_duration() {
     let out = f.run(&["load", "--linger", "0", "-"], b"k\tv\n");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(f.get(b"k").as_deref(), Some(&b"v"[..]));
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Formats: inferred from the extension, a mismatch hint, --delimiter, PostgreSQL escapes
+
+#[test]
+fn the_format_is_inferred_from_the_extension() {
+    let f = Fixture::new();
+    let csv = f.file("a.CSV", b"\"a,1\",x\n");
+    let jsonl = f.file("b.jsonl", br#"{"key":"b","value":"y"}"#);
+    let ndjson = f.file("c.ndjson", br#"{"key":"c","value":"z"}"#);
+    let txt = f.file("d.txt", b"d\tw\n");
+    let out = f.run(
+        &[
+            "load",
+            csv.to_str().unwrap(),
+            jsonl.to_str().unwrap(),
+            ndjson.to_str().unwrap(),
+            txt.to_str().unwrap(),
+            "-",
+        ],
+        b"e\tv\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(f.scan(), "a,1\tx\nb\ty\nc\tz\nd\tw\ne\tv\n");
+    // --format wins over the extension.
+    let g = Fixture::new();
+    let out = g.load("tabs.csv", b"k\tv\n", &["--format", "tsv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(g.scan(), "k\tv\n");
+}
+
+#[test]
+fn a_tsv_parse_failure_on_a_csv_or_json_file_hints_at_the_format() {
+    let f = Fixture::new();
+    let out = f.load("data.csv", b"k,v\n", &["--format", "tsv"]);
+    assert_eq!(out.code, 5);
+    assert!(out.stderr.contains("try --format csv"), "{}", out.stderr);
+    let out = f.load("dump.json", br#"{"key":"k","value":"v"}"#, &[]);
+    assert_eq!(out.code, 5);
+    assert!(out.stderr.contains("try --format jsonl"), "{}", out.stderr);
+    let out = f.load("data.tsv", b"k,v\n", &[]);
+    assert_eq!(out.code, 5);
+    assert!(!out.stderr.contains("try --format"), "{}", out.stderr);
+}
+
+#[test]
+fn csv_takes_another_delimiter() {
+    for (delimiter, body) in [
+        (";", &b"a;1\n\"b;c\";\"x;y\"\n"[..]),
+        ("|", b"a|1\n\"b;c\"|x;y\n"),
+        ("tab", b"a\t1\n\"b;c\"\tx;y\n"),
+    ] {
+        let f = Fixture::new();
+        let out = f.load("in.csv", body, &["--delimiter", delimiter]);
+        assert_eq!(out.code, 0, "{delimiter}: {}", out.stderr);
+        assert_eq!(f.scan(), "a\t1\nb;c\tx;y\n", "{delimiter}");
+    }
+    let f = Fixture::new();
+    // With ; a comma is data, and a third field is still bad input.
+    let out = f.load("in.csv", b"a,b;c,d\n", &["--delimiter", ";"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(f.scan(), "a,b\tc,d\n");
+    let out = f.load("bad.csv", b"a;b;c\n", &["--delimiter", ";"]);
+    assert_eq!(out.code, 5);
+    for bad in ["ab", "\"", "é"] {
+        let out = f.run(&["load", "--delimiter", bad, "-"], b"");
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn tsv_reads_postgres_copy_escapes_and_shows_a_bad_escape_once() {
+    let f = Fixture::new();
+    let out = f.load("copy.tsv", b"k\\b\tv\\f\\v\\t\n", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(f.get(b"k\x08").as_deref(), Some(&b"v\x0c\x0b\t"[..]));
+    let out = f.load("bad.tsv", b"k\tv\\xG0\n", &[]);
+    assert_eq!(out.code, 5);
+    assert!(
+        out.stderr.contains("bad hex escape `\\xG0`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("\\\\x"), "{}", out.stderr);
 }

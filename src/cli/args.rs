@@ -144,7 +144,9 @@ pub enum Command {
 Examples:
   nokv put user:1 alice
   nokv put --hex 00ff 68656c6c6f        # key 0x00 0xff, value \"hello\"
-  nokv put -- -key- -value-             # arguments that start with a dash")]
+  nokv put -- -key- -value-             # arguments that start with a dash
+  nokv put photo:1 --value-file pic.jpg # binary-safe, no argument-length limit
+  producer | nokv put blob --value-file -")]
     Put(PutArgs),
 
     /// Print the value of a key (exit 4 when absent)
@@ -154,7 +156,8 @@ Examples:
   nokv get --raw blob > blob.bin        # exact bytes, no newline
   nokv get --key-hex 00ff --hex         # binary key, value printed as hex
   nokv get --json user:1                # {\"key\":\"user:1\",\"value\":\"alice\"}
-  nokv get user:9; [ $? -eq 4 ] && echo absent")]
+  nokv get user:9; [ $? -eq 4 ] && echo absent
+  nokv get user:1 user:2 user:3         # key<TAB>value lines, in this order")]
     Get(GetArgs),
 
     /// Delete keys (write tombstones)
@@ -179,6 +182,8 @@ Examples:
   nokv scan --start a --end m --reverse
   nokv scan --json | jq -r .key
   nokv scan | head -1                   # a closed pipe is not an error
+  nokv scan --prefix user: --count      # how many
+  nokv scan --keys-only --start a --end b
 
 Output lines are escaped exactly as `load` reads them: \\t \\n \\r \\\\ and \\xHH (for other
 control bytes and invalid UTF-8).")]
@@ -189,14 +194,16 @@ control bytes and invalid UTF-8).")]
 Examples:
   nokv load data.tsv
   printf 'k1\\tv1\\nk2\\tv2\\n' | nokv load
-  nokv load --format csv a.csv b.csv
+  nokv load a.csv b.jsonl c.tsv          # format by extension
+  nokv load --format csv export.txt
   nokv load --format jsonl dump.jsonl --json
   nokv load --skip-invalid --max-errors 100 messy.tsv
   tail -f app.tsv | nokv load -         # each record in the WAL within --linger (100ms)
 
 Formats:
-  tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH in keys and values. A line
-         ending in CR (CRLF line endings) is bad input: write a CR in data as \\r.
+  tsv    key<TAB>value per line; escapes \\t \\n \\r \\\\ \\xHH (and \\b \\f \\v, as PostgreSQL's
+         COPY writes them) in keys and values. A line ending in CR (CRLF line endings)
+         is bad input: write a CR in data as \\r.
   csv    RFC 4180: two fields per record; quoted fields may hold the delimiter, quotes
          (doubled) and line breaks; CRLF or LF ends a record. --delimiter for ; | or tab;
          --header skips a header row (a first record `key,value` without --header loads as
@@ -204,7 +211,8 @@ Formats:
   jsonl  one object per line: {\"key\":..,\"value\":..}, or \"key_hex\"/\"value_hex\" with
          hex strings for bytes that are not UTF-8; \"op\":\"delete\" deletes the key. A line
          that is not an object, or a field given as null, is bad input.
-A UTF-8 byte-order mark at the start of an input is read as nothing, in every format.
+Without --format, a file's format follows its extension (.csv; .jsonl or .ndjson; anything
+else, and stdin, is tsv). A UTF-8 byte-order mark at the start of an input is read as nothing.
 
 Bad input (a line without a tab, a bad escape, bad hex, an empty key, a key over 65535 bytes, a
 value over 64 MiB, invalid JSON or UTF-8 in jsonl) stops the load with FILE:LINE: reason and
@@ -265,6 +273,7 @@ Examples:
 Examples:
   nokv export > dump.tsv
   nokv export --format jsonl > dump.jsonl
+  nokv export --format csv --prefix user: > users.csv
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
 }
@@ -276,9 +285,18 @@ pub struct PutArgs {
     #[arg(value_name = "KEY")]
     pub key: OsString,
     /// The value (taken as the argument's bytes)
-    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
-    pub value: OsString,
-    /// KEY and VALUE are hex-encoded
+    #[arg(
+        value_name = "VALUE",
+        allow_hyphen_values = true,
+        required_unless_present = "value_file",
+        conflicts_with = "value_file"
+    )]
+    pub value: Option<OsString>,
+    /// Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit
+    /// but the value size limit (64 MiB)
+    #[arg(long, value_name = "FILE")]
+    pub value_file: Option<PathBuf>,
+    /// KEY and VALUE are hex-encoded (a --value-file is read as it is)
     #[arg(long)]
     pub hex: bool,
 }
@@ -286,13 +304,14 @@ pub struct PutArgs {
 /// `get`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The key (taken as the argument's bytes)
-    #[arg(value_name = "KEY")]
-    pub key: OsString,
-    /// KEY is hex-encoded
+    /// The keys (taken as the arguments' bytes). One key prints its value; several print
+    /// `key<TAB>value` lines in the order given (exit 4 if any is missing)
+    #[arg(value_name = "KEY", required = true)]
+    pub keys: Vec<OsString>,
+    /// The keys are hex-encoded
     #[arg(long)]
     pub key_hex: bool,
-    /// Print the exact value bytes, without a newline
+    /// Print the exact value bytes, without a newline (one key only)
     #[arg(long, group = "get_format")]
     pub raw: bool,
     /// Print the value hex-encoded
@@ -353,6 +372,12 @@ pub struct ScanArgs {
     /// UTF-8)
     #[arg(long)]
     pub json: bool,
+    /// Print only the number of records (with --json: {"count":N})
+    #[arg(long)]
+    pub count: bool,
+    /// Print only the keys (with --json: {"key":..} lines)
+    #[arg(long, conflicts_with = "count")]
+    pub keys_only: bool,
 }
 
 /// `load`
@@ -361,9 +386,10 @@ pub struct LoadArgs {
     /// Input files; `-` or none reads stdin
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Input format
-    #[arg(long, value_enum, default_value_t = LoadFormat::Tsv)]
-    pub format: LoadFormat,
+    /// Input format [default: by extension: .csv is csv, .jsonl and .ndjson are jsonl,
+    /// anything else (and stdin) is tsv]
+    #[arg(long, value_enum)]
+    pub format: Option<LoadFormat>,
     /// Skip the first record of every input (a header row)
     #[arg(long)]
     pub header: bool,
@@ -415,6 +441,8 @@ pub enum ExportFormat {
     Tsv,
     /// one JSON object per line
     Jsonl,
+    /// RFC 4180 `key,value` records, no header (quoted where needed; bytes as they are)
+    Csv,
 }
 
 /// `flush`
@@ -471,6 +499,18 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Tsv)]
     pub format: ExportFormat,
+    /// First key (inclusive)
+    #[arg(long, value_name = "KEY")]
+    pub start: Option<OsString>,
+    /// Key to stop before (exclusive)
+    #[arg(long, value_name = "KEY")]
+    pub end: Option<OsString>,
+    /// Only keys starting with this
+    #[arg(long, value_name = "BYTES")]
+    pub prefix: Option<OsString>,
+    /// --start, --end and --prefix are hex-encoded
+    #[arg(long)]
+    pub hex: bool,
 }
 
 /// Parses a size: `1048576`, `512KiB`, `4MiB`, `1GiB`, `64MB` (decimal), `4 MiB`.

@@ -9,7 +9,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use super::CliError;
 
 pub use super::format::jsonl::json_record;
-pub use super::format::tsv::{escape_into, tsv_record};
+pub use super::format::tsv::escape_into;
 
 /// `bytes` in the text encoding, as a `String` (for messages and tables).
 pub fn escaped(bytes: &[u8]) -> String {
@@ -82,22 +82,6 @@ pub fn unhex(text: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     unhex_into(text, &mut out)?;
     Ok(out)
-}
-
-/// Inserts `name` or `name_hex` into a JSON object, by the scheme of the module docs.
-pub fn json_bytes_insert(
-    map: &mut serde_json::Map<String, serde_json::Value>,
-    name: &str,
-    bytes: &[u8],
-) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            map.insert(name.to_string(), text.into());
-        }
-        Err(_) => {
-            map.insert(format!("{name}_hex"), hex(bytes).into());
-        }
-    }
 }
 
 /// Buffered stdout. Every failure is an error naming stdout, and a closed pipe becomes
@@ -186,9 +170,39 @@ pub fn print(text: impl AsRef<[u8]>) -> Result<(), CliError> {
 /// # Errors
 /// As [`Stdout::flush`].
 pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    let mut value = value.clone();
+    round_times(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "null".into());
     text.push('\n');
     print(text)
+}
+
+/// Rounds every number under a key ending in `_ms` to whole microseconds (three decimals),
+/// and under `_secs` to six, so scripts see `0.035`, not `0.034533999999999995`.
+pub fn round_times(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn round(value: &mut Value, decimals: i32) {
+        if let Some(f) = value.as_f64().filter(|_| value.is_f64()) {
+            let scale = 10f64.powi(decimals);
+            if let Some(n) = serde_json::Number::from_f64((f * scale).round() / scale) {
+                *value = Value::Number(n);
+            }
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if key.ends_with("_ms") {
+                    round(field, 3);
+                } else if key.ends_with("_secs") {
+                    round(field, 6);
+                }
+                round_times(field);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_times),
+        _ => {}
+    }
 }
 
 /// A message on stderr. Never fails: a closed stderr is ignored.
@@ -196,7 +210,19 @@ pub fn note(text: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "{text}");
 }
 
-/// A table in the house style (UTF-8 borders on a terminal, ASCII otherwise).
+/// The width to lay tables and prose out to: `COLUMNS` when set (so a script or a test can
+/// ask for a width), else the terminal's when stdout is one, else none (a pipe or a file gets
+/// whole lines).
+pub fn terminal_width() -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c >= 20);
+    columns.or_else(|| Table::new().width().map(usize::from))
+}
+
+/// A table in the house style (UTF-8 borders on a terminal, ASCII otherwise), laid out to
+/// [`terminal_width`]: cells wrap so that no line is wider.
 pub fn table(header: &[&str]) -> Table {
     use std::io::IsTerminal;
     let mut table = Table::new();
@@ -205,9 +231,95 @@ pub fn table(header: &[&str]) -> Table {
     } else {
         table.load_preset(presets::ASCII_FULL_CONDENSED);
     }
-    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = terminal_width() {
+        table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    }
     table.set_header(header.iter().copied());
     table
+}
+
+/// `rows` under `header`, laid out to [`terminal_width`]: a table when it fits at its natural
+/// width, otherwise one block of `field: value` lines per row (empty fields left out, long
+/// values wrapped), which reads better than a table squeezed into narrow columns. Columns
+/// that no row fills are left out either way. Ends with a newline.
+pub fn table_or_records(header: &[&str], rows: &[Vec<String>]) -> String {
+    let used: Vec<usize> = (0..header.len())
+        .filter(|&c| {
+            c == 0
+                || rows
+                    .iter()
+                    .any(|row| row.get(c).is_some_and(|v| !v.is_empty()))
+        })
+        .collect();
+    let cell = |row: &Vec<String>, c: usize| row.get(c).cloned().unwrap_or_default();
+    let mut table = table(&used.iter().map(|&c| header[c]).collect::<Vec<_>>());
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    for row in rows {
+        table.add_row(used.iter().map(|&c| cell(row, c)).collect::<Vec<_>>());
+    }
+    let text = format!("{table}\n");
+    let width = terminal_width();
+    let natural = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let Some(width) = width.filter(|&w| natural > w) else {
+        return text;
+    };
+    let label = used.iter().map(|&c| header[c].len()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for &c in &used {
+            let value = cell(row, c);
+            if value.is_empty() {
+                continue;
+            }
+            let field = format!("{:<label$}{value}", format!("{}:", header[c]));
+            out.push_str(&wrap_hard(&field, width, label));
+        }
+    }
+    out
+}
+
+/// As [`wrap`], and a word longer than a line is cut (keys and file names have no spaces).
+fn wrap_hard(text: &str, width: usize, indent: usize) -> String {
+    let room = width.saturating_sub(indent).max(1);
+    let mut words = Vec::new();
+    for word in text.split(' ') {
+        let chars: Vec<char> = word.chars().collect();
+        if chars.len() <= room {
+            words.push(word.to_string());
+        } else {
+            words.extend(chars.chunks(room).map(|c| c.iter().collect::<String>()));
+        }
+    }
+    wrap(&words.join(" "), Some(width), indent)
+}
+
+/// `text` wrapped at spaces to lines of at most `width` characters (when given), each line
+/// after the first indented by `indent` spaces, with a final newline.
+pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return format!("{text}\n");
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line_len > indent && line_len + 1 + len > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            line_len = indent;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out.push('\n');
+    out
 }
 
 /// `1.5 MiB`-style size, with the exact byte count for small sizes.
@@ -270,5 +382,42 @@ mod tests {
         assert_eq!(utc_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(human_bytes(10), "10 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn times_are_rounded_to_microseconds() {
+        let mut value = serde_json::json!({
+            "flush": {"wait": {"avg_ms": 0.034533999999999995, "count": 3}},
+            "levels": [{"max_ms": 1.0000004}],
+            "elapsed_secs": 0.1234567891,
+            "ratio": 0.123456789,
+        });
+        round_times(&mut value);
+        assert_eq!(value["flush"]["wait"]["avg_ms"], 0.035);
+        assert_eq!(value["flush"]["wait"]["count"], 3);
+        assert_eq!(value["levels"][0]["max_ms"], 1.0);
+        assert_eq!(value["elapsed_secs"], 0.123457);
+        assert_eq!(value["ratio"], 0.123456789);
+    }
+
+    #[test]
+    fn prose_wraps_to_the_width() {
+        assert_eq!(wrap("a b c", None, 2), "a b c\n");
+        let text = wrap(
+            "FAILED: 3 problems in 12 files, 1.2 MiB checked (checks: manifest)",
+            Some(20),
+            2,
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 20), "{text}");
+        assert!(text.lines().skip(1).all(|l| l.starts_with("  ")), "{text}");
+        assert_eq!(text.split_whitespace().count(), 11, "{text}");
+        let rows = vec![vec!["orphan".to_string(), String::new(), "x ".repeat(30)]];
+        let narrow = table_or_records(&["kind", "level", "detail"], &rows);
+        assert!(
+            !narrow.contains("level"),
+            "empty columns are left out: {narrow}"
+        );
+        // A word longer than the width stays whole on its own line.
+        assert_eq!(wrap("ab 0123456789", Some(5), 0), "ab\n0123456789\n");
     }
 }

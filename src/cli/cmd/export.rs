@@ -1,22 +1,19 @@
-//! `nokv export`: every live record, in a format `load` reads back losslessly.
+//! `nokv export`: every live record (or a `--prefix`/`--start`/`--end` range), in a format
+//! `load` reads back losslessly (tsv, jsonl, csv).
 
-use crate::ScanOptions;
-
-use super::{close, open_existing, scan::write_records};
-use crate::cli::args::{ExportArgs, ExportFormat, GlobalArgs};
+use super::scan::{range_options, write_records, Shape};
+use super::{close, open_existing};
+use crate::cli::args::{ExportArgs, GlobalArgs};
 use crate::cli::CliError;
 
 /// Runs `export`.
 ///
 /// # Errors
-/// A missing workdir; engine errors; stdout errors.
+/// Usage errors for bad hex; a missing workdir; engine errors; stdout errors.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<(), CliError> {
+    let options = range_options(&args.start, &args.end, &args.prefix, args.hex)?;
     let db = open_existing(global)?;
-    let written = write_records(
-        &db,
-        &ScanOptions::default(),
-        args.format == ExportFormat::Jsonl,
-    );
+    let written = write_records(&db, &options, Shape::Records(args.format));
     let closed = close(db);
     written?;
     closed

@@ -58,15 +58,20 @@ pub fn run(global: &GlobalArgs, args: &FlushArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A table as JSON: number, file, size, entries, key range (by the bytes scheme), sequences.
+/// A table as JSON: number, file, size, entries, key range (`smallest`/`largest` escaped as
+/// text and `smallest_hex`/`largest_hex`, both always), sequences.
 pub fn table_json(t: &TableMeta) -> Value {
     let mut map = Map::new();
     map.insert("number".into(), t.number.0.into());
     map.insert("file".into(), crate::filenames::table_name(t.number).into());
     map.insert("size".into(), t.size.into());
     map.insert("entries".into(), t.entries.into());
-    output::json_bytes_insert(&mut map, "smallest", &t.smallest);
-    output::json_bytes_insert(&mut map, "largest", &t.largest);
+    // Both forms, always, so that `jq .smallest` never gives null: the key escaped as `scan`
+    // prints it, and its exact bytes in hex.
+    map.insert("smallest".into(), escaped(&t.smallest).into());
+    map.insert("smallest_hex".into(), output::hex(&t.smallest).into());
+    map.insert("largest".into(), escaped(&t.largest).into());
+    map.insert("largest_hex".into(), output::hex(&t.largest).into());
     map.insert("min_seq".into(), t.min_seq.0.into());
     map.insert("max_seq".into(), t.max_seq.0.into());
     Value::Object(map)

@@ -128,7 +128,7 @@ fn to_text(report: &ManifestReport) -> String {
         for t in tables {
             table.add_row(vec![
                 crate::filenames::table_name(t.number),
-                t.size.to_string(),
+                human_bytes(t.size),
                 t.entries.to_string(),
                 escaped(&t.smallest),
                 escaped(&t.largest),
@@ -143,17 +143,22 @@ fn to_text(report: &ManifestReport) -> String {
     }
     if !report.problems.is_empty() {
         text.push_str("\nProblems:\n");
-        let mut table = output::table(&["kind", "file", "offset", "detail"]);
-        for p in &report.problems {
-            table.add_row(vec![
-                p.kind.to_string(),
-                p.file.clone(),
-                p.offset.map(|o| o.to_string()).unwrap_or_default(),
-                p.detail.clone(),
-            ]);
-        }
-        text.push_str(&table.to_string());
-        text.push('\n');
+        let rows: Vec<Vec<String>> = report
+            .problems
+            .iter()
+            .map(|p| {
+                vec![
+                    p.kind.to_string(),
+                    p.file.clone(),
+                    p.offset.map(|o| o.to_string()).unwrap_or_default(),
+                    p.detail.clone(),
+                ]
+            })
+            .collect();
+        text.push_str(&output::table_or_records(
+            &["kind", "file", "offset", "detail"],
+            &rows,
+        ));
     }
     text
 }

@@ -1,12 +1,48 @@
 //! `nokv scan`: print live records in key order as `key<TAB>value` lines (escaped as `load`
-//! reads them) or JSON lines.
+//! reads them) or JSON lines; or only their keys, or only their number.
 
 use crate::{Db, ScanOptions};
 
 use super::{arg_bytes, close, open_existing};
-use crate::cli::args::{GlobalArgs, ScanArgs};
+use crate::cli::args::{ExportFormat, GlobalArgs, ScanArgs};
+use crate::cli::format::{self, jsonl, tsv};
 use crate::cli::output::{self, Stdout};
 use crate::cli::CliError;
+
+/// What each record prints as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The whole record, in a format.
+    Records(ExportFormat),
+    /// Only the key (`--keys-only`), as text or JSON.
+    Keys {
+        /// `{"key":..}` lines instead of escaped text.
+        json: bool,
+    },
+    /// Nothing per record (`--count`).
+    Count,
+}
+
+/// The scan range from `--start`, `--end`, `--prefix` (hex-decoded with `--hex`).
+///
+/// # Errors
+/// A usage error for bad hex.
+pub fn range_options(
+    start: &Option<std::ffi::OsString>,
+    end: &Option<std::ffi::OsString>,
+    prefix: &Option<std::ffi::OsString>,
+    hex: bool,
+) -> Result<ScanOptions, CliError> {
+    let bound = |arg: &Option<std::ffi::OsString>, what: &str| {
+        arg.as_deref().map(|a| arg_bytes(a, hex, what)).transpose()
+    };
+    Ok(ScanOptions {
+        start: bound(start, "--start")?,
+        end: bound(end, "--end")?,
+        prefix: bound(prefix, "--prefix")?,
+        ..ScanOptions::default()
+    })
+}
 
 /// Runs `scan`.
 ///
@@ -14,35 +50,47 @@ use crate::cli::CliError;
 /// Usage errors; a missing workdir; engine errors met while reading (after the records
 /// printed so far).
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
-    let bound = |arg: &Option<std::ffi::OsString>, what: &str| {
-        arg.as_deref()
-            .map(|a| arg_bytes(a, args.hex, what))
-            .transpose()
-    };
     let options = ScanOptions {
-        start: bound(&args.start, "--start")?,
-        end: bound(&args.end, "--end")?,
-        prefix: bound(&args.prefix, "--prefix")?,
         limit: args.limit,
         reverse: args.reverse,
+        ..range_options(&args.start, &args.end, &args.prefix, args.hex)?
+    };
+    let shape = if args.count {
+        Shape::Count
+    } else if args.keys_only {
+        Shape::Keys { json: args.json }
+    } else if args.json {
+        Shape::Records(ExportFormat::Jsonl)
+    } else {
+        Shape::Records(ExportFormat::Tsv)
     };
     let db = open_existing(global)?;
-    let written = write_records(&db, &options, args.json);
+    let written = write_records(&db, &options, shape);
     let closed = close(db);
-    written?;
-    closed
+    let count = written?;
+    closed?;
+    if shape == Shape::Count {
+        let text = if args.json {
+            format!("{{\"count\":{count}}}\n")
+        } else {
+            format!("{count}\n")
+        };
+        output::print(text)?;
+    }
+    Ok(())
 }
 
-/// Streams the records of a scan to stdout, as JSON lines or text lines.
+/// Streams the records of a scan to stdout in `shape`; returns how many there were.
 ///
 /// # Errors
 /// Engine errors from the scan; stdout errors ([`CliError::BrokenPipe`] when the reader
 /// went away).
-pub fn write_records(db: &Db, options: &ScanOptions, json: bool) -> Result<(), CliError> {
+pub fn write_records(db: &Db, options: &ScanOptions, shape: Shape) -> Result<u64, CliError> {
     let mut out = Stdout::new();
     if options.limit == Some(0) {
-        return Ok(());
+        return Ok(0);
     }
+    let mut count = 0u64;
     for item in db.scan(options)? {
         let (key, value) = match item {
             Ok(record) => record,
@@ -52,12 +100,15 @@ pub fn write_records(db: &Db, options: &ScanOptions, json: bool) -> Result<(), C
                 return Err(err.into());
             }
         };
-        if json {
-            output::json_record(out.buf(), &key, &value);
-        } else {
-            output::tsv_record(out.buf(), &key, &value);
+        count += 1;
+        match shape {
+            Shape::Records(format) => format::write_record(format, out.buf(), &key, &value),
+            Shape::Keys { json: false } => tsv::tsv_key(out.buf(), &key),
+            Shape::Keys { json: true } => jsonl::json_key(out.buf(), &key),
+            Shape::Count => continue,
         }
         out.maybe_flush()?;
     }
-    out.flush()
+    out.flush()?;
+    Ok(count)
 }

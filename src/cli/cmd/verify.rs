@@ -57,35 +57,47 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
 }
 
 fn render(report: &VerifyReport) -> String {
+    let width = output::terminal_width();
     let checks = report.checks.join(", ");
     let files = format!(
-        "{} file{}, {} bytes ({})",
+        "{} file{}, {}",
         report.files_checked,
         if report.files_checked == 1 { "" } else { "s" },
-        report.bytes_checked,
         human_bytes(report.bytes_checked)
     );
     if report.problems.is_empty() && report.ok {
-        return format!("OK: {files} checked (checks: {checks})\n");
+        return output::wrap(&format!("OK: {files} checked (checks: {checks})"), width, 4);
     }
-    let mut table = output::table(&[
+    let rows: Vec<Vec<String>> = report
+        .problems
+        .iter()
+        .map(|p| {
+            vec![
+                p.kind.clone(),
+                p.file.clone(),
+                p.level.map(|l| format!("L{l}")).unwrap_or_default(),
+                p.offset.map(|o| o.to_string()).unwrap_or_default(),
+                p.expected.clone().unwrap_or_default(),
+                p.actual.clone().unwrap_or_default(),
+                p.detail.clone(),
+            ]
+        })
+        .collect();
+    let header = [
         "kind", "file", "level", "offset", "expected", "actual", "detail",
-    ]);
-    for p in &report.problems {
-        table.add_row(vec![
-            p.kind.clone(),
-            p.file.clone(),
-            p.level.map(|l| format!("L{l}")).unwrap_or_default(),
-            p.offset.map(|o| o.to_string()).unwrap_or_default(),
-            p.expected.clone().unwrap_or_default(),
-            p.actual.clone().unwrap_or_default(),
-            p.detail.clone(),
-        ]);
-    }
+    ];
+    let table = output::table_or_records(&header, &rows);
     format!(
-        "{table}\nFAILED: {} problem{} in {files} checked (checks: {checks})\n",
-        report.problems.len(),
-        if report.problems.len() == 1 { "" } else { "s" },
+        "{table}\n{}",
+        output::wrap(
+            &format!(
+                "FAILED: {} problem{} in {files} checked (checks: {checks})",
+                report.problems.len(),
+                if report.problems.len() == 1 { "" } else { "s" },
+            ),
+            width,
+            4
+        )
     )
 }
 
@@ -104,7 +116,7 @@ mod tests {
             ..VerifyReport::default()
         };
         let text = render(&report);
-        assert!(text.starts_with("OK: 3 files, 2048 bytes"), "{text}");
+        assert!(text.starts_with("OK: 3 files, 2.0 KiB"), "{text}");
         assert!(text.contains("manifest, tables"), "{text}");
     }
 

@@ -49,6 +49,13 @@ pub fn json_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.extend_from_slice(b"}\n");
 }
 
+/// One `{"key":..}` line (with its newline) appended to `out` (`scan --keys-only --json`).
+pub fn json_key(out: &mut Vec<u8>, key: &[u8]) {
+    out.push(b'{');
+    json_bytes_field(out, "key", key);
+    out.extend_from_slice(b"}\n");
+}
+
 /// A jsonl record: text fields borrowed from the line where possible.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -69,6 +69,10 @@ pub fn unescape_into(field: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
             b'n' => out.push(b'\n'),
             b'r' => out.push(b'\r'),
             b'\\' => out.push(b'\\'),
+            // PostgreSQL's `COPY ... TO` writes these three; the writer uses \xHH instead.
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
             b'x' => {
                 let hi = field.get(i + 2).copied().and_then(hex_value);
                 let lo = field.get(i + 3).copied().and_then(hex_value);
@@ -77,8 +81,9 @@ pub fn unescape_into(field: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
                     _ => {
                         let end = (i + 4).min(field.len());
                         return Err(format!(
-                            "bad hex escape `{}` at column {} (expected \\x and two hex digits)",
-                            escaped(&field[i..end]),
+                            "bad hex escape `\\{}` at column {} (expected \\x and two hex digits)",
+                            // The escape as it appears in the input, shown once.
+                            escaped(&field[i + 1..end]),
                             i + 1
                         ));
                     }
@@ -87,7 +92,7 @@ pub fn unescape_into(field: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
             }
             other => {
                 return Err(format!(
-                    "bad escape `\\{}` at column {} (known escapes: \\t \\n \\r \\\\ \\xHH)",
+                    "bad escape `\\{}` at column {} (known escapes: \\t \\n \\r \\\\ \\b \\f \\v \\xHH)",
                     escaped(&[other]),
                     i + 1
                 ));
@@ -112,6 +117,12 @@ pub fn tsv_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     escape_into(key, out);
     out.push(b'\t');
     escape_into(value, out);
+    out.push(b'\n');
+}
+
+/// One escaped key and a newline appended to `out` (`scan --keys-only`).
+pub fn tsv_key(out: &mut Vec<u8>, key: &[u8]) {
+    escape_into(key, out);
     out.push(b'\n');
 }
 
@@ -185,6 +196,16 @@ mod tests {
         assert!(tsv(b"k\tv\tw").unwrap_err().contains("second tab"));
         assert!(tsv(b"k\\q\tv").unwrap_err().contains("bad escape"));
         assert!(tsv(b"k\tv\\xZZ").unwrap_err().contains("bad hex escape"));
+        // The bad escape is shown as written, once.
+        let err = tsv(b"k\tv\\xG0").unwrap_err();
+        assert!(err.contains("`\\xG0`") && !err.contains("\\\\"), "{err}");
+        let err = tsv(b"k\\q\tv").unwrap_err();
+        assert!(err.contains("`\\q`"), "{err}");
+        // PostgreSQL COPY's \b \f \v.
+        assert_eq!(
+            tsv(b"k\\b\tv\\f\\v").unwrap(),
+            (b"k\x08".to_vec(), b"v\x0c\x0b".to_vec())
+        );
         // Raw bytes (invalid UTF-8, NUL) are taken as they are.
         assert_eq!(tsv(b"\xff\0\t\x80").unwrap(), (vec![0xff, 0], vec![0x80]));
     }

@@ -74,6 +74,8 @@ struct Input {
     name: String,
     source: Source,
     format: LoadFormat,
+    /// Added to bad-record reasons: the name suggests another format.
+    hint: Option<String>,
 }
 
 /// How every input is read, beyond its format.

@@ -27,11 +27,45 @@ use crate::cli::format::tsv::parse_tsv;
 use crate::cli::format::{Op, BOM};
 use crate::cli::CliError;
 
+/// The format of a file by its extension: `.csv`, `.jsonl`/`.ndjson`, else tsv.
+pub(super) fn format_of(path: &Path) -> LoadFormat {
+    let ext = extension(path);
+    match ext.as_str() {
+        "csv" => LoadFormat::Csv,
+        "jsonl" | "ndjson" => LoadFormat::Jsonl,
+        _ => LoadFormat::Tsv,
+    }
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// What to add to a bad-record message when a file read as tsv is named like another
+/// format (`--format tsv` given for `data.csv`, or a `.json` file).
+fn mismatch_hint(path: &Path, format: LoadFormat) -> Option<String> {
+    if format != LoadFormat::Tsv {
+        return None;
+    }
+    let ext = extension(path);
+    let suggest = match ext.as_str() {
+        "csv" => "csv",
+        e if e.starts_with("json") || e == "ndjson" => "jsonl",
+        _ => return None,
+    };
+    Some(format!(
+        "it was read as tsv, but the file name ends in .{ext}: try --format {suggest}"
+    ))
+}
+
 /// Opens every input up front: a missing file or a directory fails before anything is
-/// written. Returns the inputs and their total size when every size is known.
+/// written. Each file's format is `format`, or else inferred from its extension (stdin is
+/// tsv). Returns the inputs and their total size when every size is known.
 pub(super) fn open_inputs(
     files: &[PathBuf],
-    format: LoadFormat,
+    format: Option<LoadFormat>,
 ) -> Result<(Vec<Input>, Option<u64>), CliError> {
     let stdin_path = Path::new("-");
     let names: Vec<&Path> = if files.is_empty() {
@@ -52,7 +86,8 @@ pub(super) fn open_inputs(
             inputs.push(Input {
                 name: "<stdin>".into(),
                 source: Source::Stdin,
-                format,
+                format: format.unwrap_or(LoadFormat::Tsv),
+                hint: None,
             });
             continue;
         }
@@ -73,10 +108,12 @@ pub(super) fn open_inputs(
         total = total
             .zip(meta.is_file().then_some(meta.len()))
             .map(|(a, b)| a + b);
+        let format = format.unwrap_or_else(|| format_of(path));
         inputs.push(Input {
             name,
             source: Source::File(file),
             format,
+            hint: mismatch_hint(path, format),
         });
     }
     Ok((inputs, total))
@@ -227,6 +264,8 @@ pub(super) struct Parser {
     header: bool,
     /// The CSV field delimiter.
     delimiter: u8,
+    /// Added to the reason of a bad record of this input (a format mismatch).
+    hint: Option<String>,
     /// How long a partial batch may wait for more records.
     linger: Duration,
     /// When the batch being filled is due.
@@ -258,6 +297,7 @@ impl Parser {
             delimiter: dialect.delimiter,
             linger: dialect.linger,
             deadline: Deadline::default(),
+            hint: None,
             policy,
             tx,
             recycle,
@@ -275,6 +315,7 @@ impl Parser {
     pub(super) fn run(&mut self, inputs: Vec<Input>) {
         for input in inputs {
             self.format = input.format;
+            self.hint = input.hint;
             let result = match input.source {
                 Source::Stdin => {
                     let stdin = LingerReader::new(io::stdin().lock(), Rc::clone(&self.deadline));
@@ -402,7 +443,10 @@ impl Parser {
     }
 
     /// Counts a bad record; `Err` when the load must stop.
-    fn bad(&mut self, name: &str, line: u64, reason: String) -> Result<(), Stop> {
+    fn bad(&mut self, name: &str, line: u64, mut reason: String) -> Result<(), Stop> {
+        if let Some(hint) = &self.hint {
+            reason.push_str(&format!(" ({hint})"));
+        }
         let bad = BadRecord {
             file: name.to_string(),
             line,

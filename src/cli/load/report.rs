@@ -68,7 +68,8 @@ pub(super) fn report(
         String::new()
     };
     let summary = format!(
-        "loaded {records} records ({bytes} bytes) in {secs:.2} s, {rate:.0} records/s{skipped}"
+        "loaded {records} records ({}) in {secs:.2} s, {rate:.0} records/s{skipped}",
+        output::human_bytes(bytes)
     );
     match &outcome.stop {
         None if records == 0 && outcome.bad > 0 => Err(CliError::Status {
