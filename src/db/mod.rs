@@ -1036,18 +1036,14 @@ impl Inner {
                 *slot = last;
             }
         }
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        {
-            let mut stats = self
-                .compaction_stats
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            stats.runs += 1;
-            stats.bytes_read += task.input_bytes();
-            stats.bytes_written += outputs.iter().map(|t| t.size).sum::<u64>();
-            stats.last_ms = elapsed;
-            stats.max_ms = stats.max_ms.max(elapsed);
-        }
+        self.compaction_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(
+                started.elapsed(),
+                task.input_bytes(),
+                outputs.iter().map(|t| t.size).sum::<u64>(),
+            );
         self.flush_done.notify_all();
         Ok(outputs)
     }
@@ -1082,9 +1078,8 @@ impl Inner {
         };
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut snapshot = StatsSnapshot {
-            format_version: stats::STATS_FORMAT_VERSION,
             flush: self.metrics.snapshot(),
-            ..StatsSnapshot::default()
+            ..StatsSnapshot::new()
         };
         snapshot.memtable.active_bytes = view.active.approximate_bytes();
         snapshot.memtable.immutables = view.imms.len() as u64;
