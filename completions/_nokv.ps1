@@ -157,11 +157,13 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;stats' {
-            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Refresh every SECS seconds (default 2) until interrupted')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
             [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the snapshot as JSON')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the snapshot as JSON (short for --format json)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'With --watch, show every section below the dashboard, whatever the terminal''s size')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')

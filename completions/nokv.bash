@@ -611,12 +611,16 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__stats)
-            opts="-q -h --json --watch --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --json --watch --all --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
                 --watch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

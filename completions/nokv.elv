@@ -145,11 +145,13 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'nokv;stats'= {
-            cand --watch 'Refresh every SECS seconds (default 2) until interrupted'
+            cand --format 'Output format'
+            cand --watch 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
-            cand --json 'Print the snapshot as JSON'
+            cand --json 'Print the snapshot as JSON (short for --format json)'
+            cand --all 'With --watch, show every section below the dashboard, whatever the terminal''s size'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'

@@ -125,12 +125,16 @@ complete -c nokv -n "__fish_nokv_using_subcommand compact" -l memtable-size -d '
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nokv -n "__fish_nokv_using_subcommand stats" -l watch -d 'Refresh every SECS seconds (default 2) until interrupted' -r
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l format -d 'Output format' -r -f -a "table\t'Tables (at most 80 columns wide)'
+json\t'The nested JSON snapshot (exact numbers)'
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l watch -d 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
-complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON'
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON (short for --format json)'
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l all -d 'With --watch, show every section below the dashboard, whatever the terminal\'s size'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -227,12 +227,17 @@ Examples:
     Compact(CompactArgs),
 
     /// Show engine statistics (read-only; works while another process holds the workdir)
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Examples:
   nokv stats
-  nokv stats --json | jq .flush.pending
-  nokv stats --watch                    # refresh every 2 seconds until Ctrl-C
-  nokv stats --watch 0.5")]
+  nokv stats --json | jq .flush.build.p99_ms
+  nokv stats --format prometheus > /var/lib/node_exporter/nokv.prom
+  nokv stats --watch                    # dashboard, refreshed every 2 seconds until Ctrl-C
+
+Every metric is listed with --help (and in the man page).",
+        after_long_help = super::prometheus::metrics_help()
+    )]
     Stats(StatsArgs),
 
     /// Check the manifest, tables and WAL for damage (exit 3 when problems are found)
@@ -411,13 +416,28 @@ pub struct FlushArgs {
 #[derive(Debug, Args)]
 pub struct CompactArgs {}
 
+/// `stats --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// Tables (at most 80 columns wide)
+    Table,
+    /// The nested JSON snapshot (exact numbers)
+    Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector
+    Prometheus,
+}
+
 /// `stats`
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Print the snapshot as JSON
-    #[arg(long)]
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+    /// Print the snapshot as JSON (short for --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// Refresh every SECS seconds (default 2) until interrupted
+    /// Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24
+    /// (with --json: one JSON document per line)
     #[arg(
         long,
         value_name = "SECS",
@@ -426,6 +446,20 @@ pub struct StatsArgs {
         value_parser = parse_interval
     )]
     pub watch: Option<f64>,
+    /// With --watch, show every section below the dashboard, whatever the terminal's size
+    #[arg(long, requires = "watch")]
+    pub all: bool,
+}
+
+impl StatsArgs {
+    /// The format asked for, `--json` included.
+    pub fn format(&self) -> StatsFormat {
+        if self.json {
+            StatsFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// `verify`

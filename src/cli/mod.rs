@@ -10,6 +10,7 @@ mod cmd;
 pub mod generate;
 mod output;
 mod progress;
+pub mod prometheus;
 
 use std::fmt;
 use std::io;

@@ -8,9 +8,9 @@ use crate::stats::{StatsSnapshot, Timing};
 use crate::vfs::RealFs;
 
 use super::require_workdir;
-use crate::cli::args::{GlobalArgs, StatsArgs};
+use crate::cli::args::{GlobalArgs, StatsArgs, StatsFormat};
 use crate::cli::output::{self, human_bytes, utc_time, Stdout};
-use crate::cli::CliError;
+use crate::cli::{prometheus, CliError};
 
 /// Runs `stats`.
 ///
@@ -18,21 +18,31 @@ use crate::cli::CliError;
 /// A missing workdir or database; I/O errors; stdout errors.
 pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
     let dir = &global.workdir;
+    let format = args.format();
     let Some(interval) = args.watch else {
         require_workdir(dir)?;
         let snapshot = crate::inspect::offline_stats(&RealFs::new(), dir)?;
-        return if args.json {
-            output::print_json(&to_json(&snapshot))
-        } else {
-            output::print(render(&snapshot, 80))
+        return match format {
+            StatsFormat::Json => output::print_json(&to_json(&snapshot)),
+            StatsFormat::Table => output::print(render(&snapshot, 80)),
+            StatsFormat::Prometheus => {
+                output::print(prometheus::render(&snapshot, &workdir_label(dir)))
+            }
         };
     };
-    let clear = std::io::stdout().is_terminal() && !args.json;
+    if format == StatsFormat::Prometheus {
+        return Err(CliError::Usage(
+            "--watch cannot be combined with --format prometheus (run it from cron or a \
+             timer instead)"
+                .into(),
+        ));
+    }
+    let clear = std::io::stdout().is_terminal() && format == StatsFormat::Table;
     let mut out = Stdout::new();
     loop {
         require_workdir(dir)?;
         let snapshot = crate::inspect::offline_stats(&RealFs::new(), dir)?;
-        if args.json {
+        if format == StatsFormat::Json {
             // One compact document per line, so the stream is JSON lines.
             let mut line = serde_json::to_string(&to_json(&snapshot)).unwrap_or_default();
             line.push('\n');
@@ -49,6 +59,15 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
         out.flush()?;
         std::thread::sleep(Duration::from_secs_f64(interval));
     }
+}
+
+/// The workdir as the `workdir` label: absolute, so every scrape of one workdir carries the
+/// same label wherever the command ran from.
+fn workdir_label(dir: &std::path::Path) -> String {
+    std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn to_json(snapshot: &StatsSnapshot) -> serde_json::Value {

@@ -1,0 +1,359 @@
+//! Observability end to end, through the `nokv` binary: `stats --format prometheus` parsed
+//! back and checked against `stats --json` (and through `promtool check metrics` when it is
+//! installed), the `EVENTS` history against a workload's flush and compaction counts, and the
+//! `stats --watch` dashboard in an 80x24 terminal (tmux, when installed).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nokv");
+
+struct Fixture {
+    tmp: TempDir,
+    db: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("db");
+        Fixture { tmp, db }
+    }
+
+    fn nokv(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_remove("NOKV_WORKDIR")
+            .arg("--workdir")
+            .arg(&self.db)
+            .args(args);
+        cmd
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        let out = self.nokv(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "nokv {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Loads `records` unsorted keys through small memtables: many flushes, and (with L0's
+    /// trigger of 4 tables) compactions.
+    fn workload(&self, records: u64) {
+        let mut tsv = String::new();
+        for i in 0..records {
+            // A fixed permutation of 0..records, so the keys arrive out of order.
+            let k = (i * 7919) % records;
+            tsv.push_str(&format!("key{k:08}\tvalue-{k}-{}\n", "x".repeat(40)));
+        }
+        let path = self.tmp.path().join("data.tsv");
+        std::fs::write(&path, tsv).unwrap();
+        self.nokv(&["--memtable-size", "64KiB", "load", path.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+
+    fn stats_json(&self) -> Value {
+        serde_json::from_str(&self.stdout(&["stats", "--json"])).unwrap()
+    }
+}
+
+/// Samples of a text exposition: `name{labels}` -> value, plus each family's TYPE.
+#[derive(Default)]
+struct Exposition {
+    samples: BTreeMap<String, f64>,
+    types: BTreeMap<String, String>,
+}
+
+/// A strict little parser of the text format: every line is a comment (`# HELP`, `# TYPE`) or
+/// `name{labels} value`; anything else fails the test.
+fn parse_exposition(text: &str) -> Exposition {
+    let mut out = Exposition::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect(line);
+            assert!(
+                ["gauge", "counter", "histogram"].contains(&kind),
+                "type in {line}"
+            );
+            assert!(
+                out.types.insert(name.into(), kind.into()).is_none(),
+                "{line}"
+            );
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        assert!(
+            !line.starts_with('#') && !line.is_empty(),
+            "stray line {line:?}"
+        );
+        let (series, value) = line.rsplit_once(' ').expect(line);
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        assert!(series.contains("{workdir=\""), "no workdir label: {line}");
+        assert!(out.samples.insert(series.into(), value).is_none(), "{line}");
+    }
+    out
+}
+
+fn pointer_f64(v: &Value, path: &str) -> f64 {
+    v.pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {path}"))
+}
+
+#[test]
+fn prometheus_output_parses_back_and_matches_stats_json() {
+    let f = Fixture::new();
+    f.workload(20_000);
+    let json = f.stats_json();
+    let text = f.stdout(&["stats", "--format", "prometheus"]);
+    let exposition = parse_exposition(&text);
+    let workdir = std::fs::canonicalize(&f.db).unwrap();
+    let label = format!("{{workdir=\"{}\"}}", workdir.display());
+    let get = |name: &str| {
+        *exposition
+            .samples
+            .get(&format!("{name}{label}"))
+            .unwrap_or_else(|| panic!("no {name}{label} in\n{text}"))
+    };
+
+    assert!(pointer_f64(&json, "/flush/completed") >= 5.0, "{json}");
+    assert!(pointer_f64(&json, "/compaction/runs") >= 1.0, "{json}");
+    for (name, path, scale) in [
+        ("nokv_flush_pending", "/flush/pending", 1.0),
+        ("nokv_flush_queue", "/flush/queue", 1.0),
+        ("nokv_flush_active", "/flush/active", 1.0),
+        ("nokv_flush_completed_total", "/flush/completed", 1.0),
+        ("nokv_flush_failed_total", "/flush/failed", 1.0),
+        (
+            "nokv_flush_written_bytes_total",
+            "/flush/bytes_written",
+            1.0,
+        ),
+        (
+            "nokv_flush_written_entries_total",
+            "/flush/entries_written",
+            1.0,
+        ),
+        ("nokv_flush_stalls_total", "/flush/stall_count", 1.0),
+        ("nokv_flush_stall_seconds_total", "/flush/stall_ms", 1e-3),
+        ("nokv_memtable_active_bytes", "/memtable/active_bytes", 1.0),
+        ("nokv_memtable_immutables", "/memtable/immutables", 1.0),
+        (
+            "nokv_memtable_immutable_bytes",
+            "/memtable/immutable_bytes",
+            1.0,
+        ),
+        ("nokv_wal_segments", "/wal/segments", 1.0),
+        ("nokv_wal_bytes", "/wal/bytes", 1.0),
+        ("nokv_wal_active_segment", "/wal/active_segment", 1.0),
+        ("nokv_wal_checkpoint", "/wal/checkpoint", 1.0),
+        (
+            "nokv_wal_segments_removed_total",
+            "/wal/segments_removed",
+            1.0,
+        ),
+        (
+            "nokv_wal_torn_tails_truncated_total",
+            "/wal/torn_tails_truncated",
+            1.0,
+        ),
+        ("nokv_lsm_tables", "/lsm/tables", 1.0),
+        ("nokv_lsm_bytes", "/lsm/bytes", 1.0),
+        ("nokv_compaction_runs_total", "/compaction/runs", 1.0),
+        (
+            "nokv_compaction_read_bytes_total",
+            "/compaction/bytes_read",
+            1.0,
+        ),
+        (
+            "nokv_compaction_written_bytes_total",
+            "/compaction/bytes_written",
+            1.0,
+        ),
+        ("nokv_compaction_pending", "/compaction/pending", 1.0),
+        ("nokv_manifest_bytes", "/manifest/bytes", 1.0),
+        ("nokv_manifest_edits", "/manifest/edits", 1.0),
+        (
+            "nokv_manifest_next_file_number",
+            "/manifest/next_file_number",
+            1.0,
+        ),
+        (
+            "nokv_manifest_last_sequence",
+            "/manifest/last_sequence",
+            1.0,
+        ),
+        ("nokv_session_pid", "/session/pid", 1.0),
+        (
+            "nokv_session_started_timestamp_seconds",
+            "/session/started_at",
+            1.0,
+        ),
+        (
+            "nokv_session_updated_timestamp_seconds",
+            "/session/updated_at",
+            1.0,
+        ),
+    ] {
+        let want = pointer_f64(&json, path) * scale;
+        let got = get(name);
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{name} = {got}, but stats --json {path} = {want}"
+        );
+    }
+    assert_eq!(get("nokv_session_live"), 0.0);
+
+    // Levels, with a level label, for every level.
+    for level in json["lsm"]["levels"].as_array().unwrap() {
+        let n = level["level"].as_u64().unwrap();
+        for (family, field) in [
+            ("nokv_lsm_level_tables", "tables"),
+            ("nokv_lsm_level_bytes", "bytes"),
+            ("nokv_lsm_level_entries", "entries"),
+        ] {
+            let key = format!(
+                "{family}{{workdir=\"{}\",level=\"{n}\"}}",
+                workdir.display()
+            );
+            assert_eq!(
+                exposition.samples[&key],
+                level[field].as_f64().unwrap(),
+                "{key}"
+            );
+        }
+    }
+
+    // Histograms: cumulative buckets in seconds, matching the JSON histogram bucket by bucket.
+    let bounds: Vec<f64> = json["histogram_bounds_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_f64().unwrap())
+        .collect();
+    for (family, path) in [
+        ("nokv_flush_wait_seconds", "/flush/wait"),
+        ("nokv_flush_build_seconds", "/flush/build"),
+        ("nokv_flush_release_seconds", "/flush/release"),
+        ("nokv_flush_stall_duration_seconds", "/flush/stall"),
+        ("nokv_compaction_duration_seconds", "/compaction/duration"),
+    ] {
+        assert_eq!(exposition.types[family], "histogram");
+        let timing = json.pointer(path).unwrap();
+        let buckets: Vec<f64> = timing["buckets"]
+            .as_array()
+            .map(|b| b.iter().map(|c| c.as_f64().unwrap()).collect())
+            .unwrap_or_default();
+        let mut running = 0.0;
+        for (i, bound) in bounds.iter().enumerate() {
+            running += buckets.get(i).copied().unwrap_or(0.0);
+            let le = format!("{}", (bound * 1000.0).round() / 1e6);
+            let key = format!(
+                "{family}_bucket{{workdir=\"{}\",le=\"{le}\"}}",
+                workdir.display()
+            );
+            let got = exposition
+                .samples
+                .get(&key)
+                .unwrap_or_else(|| panic!("no {key}"));
+            assert_eq!(*got, running, "{key}");
+        }
+        let count = pointer_f64(timing, "/count");
+        let inf = format!(
+            "{family}_bucket{{workdir=\"{}\",le=\"+Inf\"}}",
+            workdir.display()
+        );
+        assert_eq!(exposition.samples[&inf], count, "{inf}");
+        assert_eq!(get(&format!("{family}_count")), count);
+        let sum = get(&format!("{family}_sum"));
+        let total = pointer_f64(timing, "/total_ms") / 1000.0;
+        assert!((sum - total).abs() <= 1e-9 * total.max(1.0), "{family}_sum");
+    }
+    assert!(pointer_f64(&json, "/flush/build/count") >= 5.0);
+    let p99 = pointer_f64(&json, "/flush/build/p99_ms");
+    let max = pointer_f64(&json, "/flush/build/max_ms");
+    assert!(p99 > 0.0 && p99 <= max, "p99 {p99}, max {max}");
+}
+
+#[test]
+fn promtool_accepts_the_exposition() {
+    let Ok(status) = StdCommand::new("promtool")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    else {
+        eprintln!(
+            "observability promtool_accepts_the_exposition: SKIPPED (promtool not installed)"
+        );
+        return;
+    };
+    assert!(status.success());
+    let f = Fixture::new();
+    f.workload(5_000);
+    let text = f.stdout(&["stats", "--format", "prometheus"]);
+    let mut child = StdCommand::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    // promtool prints lint findings (on stdout or stderr, by version) and exits non-zero
+    // for problems; a clean exposition gives neither.
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "promtool check metrics: {findings}"
+    );
+}
+
+#[test]
+fn stats_format_flags() {
+    let f = Fixture::new();
+    f.workload(200);
+    let short: Value = serde_json::from_str(&f.stdout(&["stats", "--json"])).unwrap();
+    let long: Value = serde_json::from_str(&f.stdout(&["stats", "--format", "json"])).unwrap();
+    assert_eq!(short["flush"], long["flush"]);
+    f.nokv(&["stats", "--json", "--format", "table"])
+        .assert()
+        .code(2);
+    f.nokv(&["stats", "--format", "yaml"]).assert().code(2);
+    f.nokv(&["stats", "--watch", "1", "--format", "prometheus"])
+        .assert()
+        .code(2);
+    let table = f.stdout(&["stats", "--format", "table"]);
+    assert!(
+        table.contains("Flush timings") && table.contains("p99"),
+        "{table}"
+    );
+    // A missing workdir is refused and nothing is created.
+    let missing = f.tmp.path().join("nope");
+    Command::new(BIN)
+        .env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&missing)
+        .args(["stats", "--format", "prometheus"])
+        .assert()
+        .code(1);
+    assert!(!missing.exists());
+}
