@@ -25,6 +25,9 @@ _nokv() {
             nokv,delete-range)
                 cmd="nokv__subcmd__delete__subcmd__range"
                 ;;
+            nokv,events)
+                cmd="nokv__subcmd__events"
+                ;;
             nokv,export)
                 cmd="nokv__subcmd__export"
                 ;;
@@ -64,6 +67,9 @@ _nokv() {
             nokv__subcmd__help,delete-range)
                 cmd="nokv__subcmd__help__subcmd__delete__subcmd__range"
                 ;;
+            nokv__subcmd__help,events)
+                cmd="nokv__subcmd__help__subcmd__events"
+                ;;
             nokv__subcmd__help,export)
                 cmd="nokv__subcmd__help__subcmd__export"
                 ;;
@@ -101,7 +107,7 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +210,40 @@ _nokv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nokv__subcmd__events)
+            opts="-q -h --json --since --kind --follow --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nokv__subcmd__export)
             opts="-q -h --format --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -287,7 +327,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help)
-            opts="put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="put get delete delete-range scan load flush compact stats verify manifest export events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +369,20 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help__subcmd__delete__subcmd__range)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

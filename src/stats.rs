@@ -138,9 +138,11 @@ impl Timing {
         if ms > self.max_ms {
             self.max_ms = ms;
         }
-        self.p50_ms = round_us(self.quantile(0.50));
-        self.p90_ms = round_us(self.quantile(0.90));
-        self.p99_ms = round_us(self.quantile(0.99));
+        // Rounded to microseconds, without leaving the recorded range.
+        let read = |t: &Timing, q| round_us(t.quantile(q)).clamp(t.min_ms, t.max_ms);
+        self.p50_ms = read(self, 0.50);
+        self.p90_ms = read(self, 0.90);
+        self.p99_ms = read(self, 0.99);
     }
 
     /// The `q` quantile (0 < q <= 1) in milliseconds, read from the histogram: the bucket

@@ -11,6 +11,7 @@ pub mod generate;
 mod output;
 mod progress;
 pub mod prometheus;
+mod terminal;
 
 use std::fmt;
 use std::io;

@@ -4,6 +4,7 @@
 mod compact;
 mod delete;
 mod delete_range;
+mod events;
 mod export;
 mod flush;
 mod get;
@@ -11,7 +12,7 @@ pub(crate) mod load;
 mod manifest;
 mod put;
 mod scan;
-mod stats;
+pub(crate) mod stats;
 mod verify;
 
 use std::ffi::OsStr;
@@ -45,6 +46,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(global, args),
         Command::Manifest(args) => manifest::run(global, args),
         Command::Export(args) => export::run(global, args),
+        Command::Events(args) => events::run(global, args),
     }
 }
 
