@@ -593,3 +593,143 @@ fn a_failed_flush_and_the_background_error_are_recorded() {
     assert_eq!(errors.len(), 1, "the first failure only: {events:?}");
     assert_eq!(errors[0].error, failed[0].error);
 }
+
+/// A private tmux server (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// `None` when tmux is not installed.
+    fn start(tag: &str) -> Option<Tmux> {
+        let available = StdCommand::new("tmux")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        available.then(|| Tmux {
+            socket: format!("nokv-test-{tag}-{}", std::process::id()),
+        })
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        StdCommand::new("tmux")
+            .env("LANG", "C.UTF-8")
+            .env("TERM", "xterm-256color")
+            .args(["-u", "-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `command` in a detached `cols` x `rows` session.
+    fn run(&self, cols: u32, rows: u32, command: &str) {
+        let out = self.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+            "-s",
+            "nokv",
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The screen, with wrapped lines joined back (so a line wider than the pane shows).
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", "nokv"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Waits until `screen()` contains `needle` (or 10 s pass); returns the last screen.
+fn wait_for(tmux: &Tmux, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let screen = tmux.screen();
+        if screen.contains(needle) || std::time::Instant::now() > deadline {
+            return screen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_watch_dashboard_fits_an_80x24_terminal() {
+    let Some(tmux) = Tmux::start("watch") else {
+        eprintln!("observability the_watch_dashboard_fits_an_80x24_terminal: SKIPPED (no tmux)");
+        return;
+    };
+    let f = Fixture::new();
+    f.workload(5_000);
+    let command = format!(
+        "{} --workdir {} stats --watch 0.2",
+        shell_quote(BIN),
+        shell_quote(f.db.to_str().unwrap())
+    );
+    tmux.run(80, 24, &command);
+    // Let a few frames draw, so the sparklines have samples.
+    wait_for(&tmux, "Ctrl-C");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let screen = tmux.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines.len() <= 24, "{} lines:\n{screen}", lines.len());
+    for line in &lines {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80: {line}\n{screen}"
+        );
+    }
+    let first_section = lines.iter().position(|l| l.starts_with("Flush backlog"));
+    assert_eq!(first_section, Some(2), "{screen}");
+    assert!(
+        lines[3].starts_with("queue  ▁"),
+        "queue sparkline: {screen}"
+    );
+    assert!(lines[4].starts_with("build  "), "{screen}");
+    assert!(screen.contains("Latency"), "{screen}");
+    assert!(screen.contains("every 0.2s; Ctrl-C to stop"), "{screen}");
+}
+
+#[test]
+fn stats_tables_fit_an_80_column_terminal() {
+    let Some(tmux) = Tmux::start("tables") else {
+        eprintln!("observability stats_tables_fit_an_80_column_terminal: SKIPPED (no tmux)");
+        return;
+    };
+    let f = Fixture::new();
+    f.workload(5_000);
+    let command = format!(
+        "{} --workdir {} stats; echo END-OF-STATS; sleep 30",
+        shell_quote(BIN),
+        shell_quote(f.db.to_str().unwrap())
+    );
+    tmux.run(80, 200, &command);
+    let screen = wait_for(&tmux, "END-OF-STATS");
+    assert!(screen.contains("END-OF-STATS"), "{screen}");
+    assert!(screen.contains("Session"), "{screen}");
+    for line in screen.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80: {line}\n{screen}"
+        );
+    }
+}

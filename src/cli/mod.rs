@@ -7,6 +7,7 @@
 
 pub mod args;
 mod cmd;
+mod dashboard;
 pub mod generate;
 mod output;
 mod progress;

@@ -2,7 +2,7 @@
 //! never opens the database, never takes `LOCK`, never creates anything.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::stats::{StatsSnapshot, Timing};
 use crate::vfs::RealFs;
@@ -10,7 +10,7 @@ use crate::vfs::RealFs;
 use super::require_workdir;
 use crate::cli::args::{GlobalArgs, StatsArgs, StatsFormat};
 use crate::cli::output::{self, human_bytes, utc_time, Stdout};
-use crate::cli::{prometheus, CliError};
+use crate::cli::{dashboard, prometheus, terminal, CliError};
 
 /// Runs `stats`.
 ///
@@ -39,6 +39,16 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
     }
     let clear = std::io::stdout().is_terminal() && format == StatsFormat::Table;
     let mut out = Stdout::new();
+    let mut history = dashboard::History::default();
+    let started = Instant::now();
+    let footer = format!(
+        "every {interval}s; Ctrl-C to stop{}",
+        if args.all {
+            ""
+        } else {
+            "; --all for every table"
+        }
+    );
     loop {
         require_workdir(dir)?;
         let snapshot = crate::inspect::offline_stats(&RealFs::new(), dir)?;
@@ -48,13 +58,26 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
             line.push('\n');
             out.write(line.as_bytes())?;
         } else {
+            history.push(started.elapsed().as_secs_f64(), &snapshot);
+            let (width, height) = terminal::size().unwrap_or((80, 24));
+            let screen = dashboard::render(
+                &snapshot,
+                &history,
+                &dir.display().to_string(),
+                width,
+                height,
+                args.all,
+                &footer,
+            );
             if clear {
-                out.write(b"\x1b[H\x1b[2J")?;
+                // Home, draw, clear what the previous frame left below: no flicker.
+                out.write(b"\x1b[H")?;
+                out.write(screen.replace('\n', "\x1b[K\n").as_bytes())?;
+                out.write(b"\x1b[J")?;
+            } else {
+                out.write(screen.as_bytes())?;
+                out.write(b"\n")?;
             }
-            out.write(render(&snapshot, 80).as_bytes())?;
-            out.write(
-                format!("\n{} every {interval}s; Ctrl-C to stop\n", dir.display()).as_bytes(),
-            )?;
         }
         out.flush()?;
         std::thread::sleep(Duration::from_secs_f64(interval));
@@ -165,7 +188,7 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 /// The snapshot as tables, each at most 80 columns wide (and `width`, for the free text).
-fn render(s: &StatsSnapshot, width: usize) -> String {
+pub(crate) fn render(s: &StatsSnapshot, width: usize) -> String {
     let mut text = String::new();
     let mut section = |title: &str, table: comfy_table::Table, notes: &str| {
         if !text.is_empty() {
