@@ -520,8 +520,11 @@ fn run_writer(mut writer: Writer, rx: &Receiver<Message>) {
     }
 }
 
-/// Folds runs of stalls with the same cause into one event each.
-fn coalesce(events: Vec<Event>) -> Vec<Event> {
+/// Puts a batch in time order (threads stamp an event before queueing it, so two threads
+/// can queue theirs out of order), then folds runs of stalls with the same cause into one
+/// event each.
+fn coalesce(mut events: Vec<Event>) -> Vec<Event> {
+    events.sort_by(|a, b| a.unix.total_cmp(&b.unix));
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
     for event in events {
         if let Some(last) = out.last_mut() {

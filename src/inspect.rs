@@ -57,7 +57,6 @@ pub fn offline_stats(vfs: &dyn Vfs, dir: &Path) -> Result<StatsSnapshot> {
 
     let mut snap = stats::read_published(vfs, dir).unwrap_or_default();
     snap.format_version = stats::STATS_FORMAT_VERSION;
-    snap.histogram_bounds_ms = StatsSnapshot::new().histogram_bounds_ms;
 
     snap.lsm = lsm_stats(&version);
     snap.manifest.file = report.current.clone().unwrap_or_default();

@@ -97,14 +97,19 @@ pub struct Timing {
     /// How many durations were recorded.
     pub count: u64,
     /// Their sum.
+    #[serde(serialize_with = "micros")]
     pub total_ms: f64,
     /// `total_ms / count` (0 when empty).
+    #[serde(serialize_with = "micros")]
     pub avg_ms: f64,
     /// The most recent one.
+    #[serde(serialize_with = "micros")]
     pub last_ms: f64,
     /// The largest one.
+    #[serde(serialize_with = "micros")]
     pub max_ms: f64,
     /// The smallest one (0 when empty).
+    #[serde(serialize_with = "micros")]
     pub min_ms: f64,
     /// Median, read from the histogram (within one bucket of the true value).
     pub p50_ms: f64,
@@ -113,8 +118,64 @@ pub struct Timing {
     /// 99th percentile, read from the histogram.
     pub p99_ms: f64,
     /// How many durations fell in each bucket of [`HISTOGRAM_BOUNDS_US`] (not cumulative;
-    /// the last entry counts those above the last bound). Empty until the first record.
+    /// the last entry counts those above the last bound). Empty until the first record. In
+    /// JSON, only the buckets that hold something, keyed by their upper bound in
+    /// milliseconds (`{"5": 3, "7": 1, "+Inf": 1}`: not cumulative either).
+    #[serde(with = "sparse_buckets")]
     pub buckets: Vec<u64>,
+}
+
+/// Milliseconds rounded to whole microseconds in JSON (the figures are kept exact in memory).
+fn micros<S: serde::Serializer>(ms: &f64, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_f64(round_us(*ms))
+}
+
+/// `Timing::buckets` as a map from upper bound (ms, or `+Inf`) to count, nonzero only.
+mod sparse_buckets {
+    use super::{bucket_of, HISTOGRAM_BOUNDS_US, HISTOGRAM_BUCKETS};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub const OVERFLOW: &str = "+Inf";
+
+    pub fn serialize<S: Serializer>(buckets: &[u64], serializer: S) -> Result<S::Ok, S::Error> {
+        // In bound order (a map type would sort the keys as text: "1", "10", "1.5").
+        serializer.collect_map(
+            buckets
+                .iter()
+                .enumerate()
+                .filter(|(_, &count)| count > 0)
+                .map(|(i, &count)| {
+                    let key = HISTOGRAM_BOUNDS_US.get(i).map_or_else(
+                        || OVERFLOW.to_string(),
+                        |&us| format!("{}", us as f64 / 1000.0),
+                    );
+                    (key, count)
+                }),
+        )
+    }
+
+    /// Accepts any bounds: a count whose bound is not one of ours goes to the bucket that
+    /// holds that bound, so a snapshot from another bucket layout still adds up.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+        let map = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        if map.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut buckets = vec![0; HISTOGRAM_BUCKETS];
+        for (key, count) in map {
+            let index = if key == OVERFLOW {
+                HISTOGRAM_BUCKETS - 1
+            } else {
+                match key.parse::<f64>() {
+                    Ok(ms) if ms.is_finite() && ms >= 0.0 => bucket_of(ms * 1000.0),
+                    _ => continue,
+                }
+            };
+            buckets[index] += count;
+        }
+        Ok(buckets)
+    }
 }
 
 impl Timing {
@@ -211,6 +272,7 @@ pub struct FlushStats {
     /// Times a writer waited because `max_immutables` memtables were waiting.
     pub stall_count: u64,
     /// Total time writers waited, in milliseconds.
+    #[serde(serialize_with = "micros")]
     pub stall_ms: f64,
     /// Each stall's duration (its count and total match `stall_count` and `stall_ms` for
     /// stalls recorded since histograms exist).
@@ -290,8 +352,10 @@ pub struct CompactionStats {
     /// Bytes written by compactions.
     pub bytes_written: u64,
     /// Duration of the last one.
+    #[serde(serialize_with = "micros")]
     pub last_ms: f64,
     /// Longest one.
+    #[serde(serialize_with = "micros")]
     pub max_ms: f64,
     /// Median duration (from `duration`'s histogram).
     pub p50_ms: f64,
@@ -356,9 +420,6 @@ pub struct SessionStats {
 pub struct StatsSnapshot {
     /// Shape version of this document.
     pub format_version: u32,
-    /// The upper bounds, in milliseconds, of the buckets every timing's `buckets` counts
-    /// ([`HISTOGRAM_BOUNDS_US`]; the last bucket has no bound).
-    pub histogram_bounds_ms: Vec<f64>,
     /// Flush pipeline.
     pub flush: FlushStats,
     /// Memtables.
@@ -380,10 +441,6 @@ impl StatsSnapshot {
     pub fn new() -> Self {
         StatsSnapshot {
             format_version: STATS_FORMAT_VERSION,
-            histogram_bounds_ms: HISTOGRAM_BOUNDS_US
-                .iter()
-                .map(|&us| us as f64 / 1000.0)
-                .collect(),
             ..StatsSnapshot::default()
         }
     }
@@ -534,11 +591,34 @@ mod tests {
         }
         let text = serde_json::to_string(&s).unwrap();
         let mut back: StatsSnapshot = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, s);
+        assert_eq!(back.flush.build.buckets, s.flush.build.buckets);
+        assert_eq!(back.flush.build.p99_ms, s.flush.build.p99_ms);
+        assert!(
+            text.contains(r#""buckets":{"1":1,"2":1,"3":1,"5":2,"7":2,"10":3,"#),
+            "{text}"
+        );
         back.flush.build.record(ms(100_000));
         assert_eq!(back.flush.build.count, 101);
         assert_eq!(back.flush.build.buckets.iter().sum::<u64>(), 101);
         assert_eq!(back.flush.build.p50_ms, 51.0);
+    }
+
+    #[test]
+    fn json_times_are_rounded_to_microseconds_and_buckets_sparse() {
+        let mut t = Timing::default();
+        t.record(Duration::from_nanos(34_533_999));
+        t.record(Duration::from_secs(5000));
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["last_ms"], 5_000_000.0);
+        assert_eq!(v["min_ms"], 34.534);
+        assert_eq!(v["total_ms"], 5_000_034.534);
+        assert_eq!(v["buckets"], serde_json::json!({"50": 1, "+Inf": 1}));
+        // A count under a bound this layout lacks lands in the bucket holding that bound.
+        let other: Timing =
+            serde_json::from_str(r#"{"count":3,"buckets":{"0.004":1,"4":1,"+Inf":1}}"#).unwrap();
+        assert_eq!(other.buckets[0], 1);
+        assert_eq!(other.buckets[bucket_of(4000.0)], 1);
+        assert_eq!(other.buckets[HISTOGRAM_BUCKETS - 1], 1);
     }
 
     #[test]
@@ -589,7 +669,6 @@ mod tests {
             "/compaction/p99_ms",
             "/compaction/max_ms",
             "/compaction/duration/buckets",
-            "/histogram_bounds_ms",
             "/memtable/active_bytes",
             "/memtable/immutables",
             "/memtable/immutable_bytes",

@@ -325,8 +325,8 @@ pub fn metrics_help() -> String {
 
 JSON (--json): the nested snapshot; every timing object (flush.wait, flush.build,
 flush.release, flush.stall, compaction.duration) has count, total_ms, avg_ms, last_ms, min_ms,
-max_ms, p50_ms, p90_ms, p99_ms and buckets (counts per bucket of histogram_bounds_ms, the
-last one above the last bound). Quantiles are read from that histogram (bounds 1, 1.5, 2, 3, 5
+max_ms, p50_ms, p90_ms, p99_ms and buckets (the count in each nonempty bucket, keyed by its
+upper bound in ms, \"+Inf\" above the last; not cumulative). Quantiles are read from that histogram (bounds 1, 1.5, 2, 3, 5
 and 7 times each power of ten from 10 us to 1000 s), so each is within one bucket of the
 true value; counters are cumulative over the workdir's life.
 
