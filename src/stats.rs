@@ -134,7 +134,6 @@ fn micros<S: serde::Serializer>(ms: &f64, serializer: S) -> std::result::Result<
 mod sparse_buckets {
     use super::{bucket_of, HISTOGRAM_BOUNDS_US, HISTOGRAM_BUCKETS};
     use serde::{Deserialize, Deserializer, Serializer};
-    use std::collections::BTreeMap;
 
     pub const OVERFLOW: &str = "+Inf";
 
@@ -156,23 +155,34 @@ mod sparse_buckets {
     }
 
     /// Accepts any bounds: a count whose bound is not one of ours goes to the bucket that
-    /// holds that bound, so a snapshot from another bucket layout still adds up.
+    /// holds that bound, so a snapshot from another bucket layout still adds up. A dense list
+    /// of our layout is read too; anything else is no histogram (never a failed snapshot).
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
-        let map = BTreeMap::<String, u64>::deserialize(deserializer)?;
-        if map.is_empty() {
-            return Ok(Vec::new());
-        }
+        let value = serde_json::Value::deserialize(deserializer)?;
         let mut buckets = vec![0; HISTOGRAM_BUCKETS];
-        for (key, count) in map {
-            let index = if key == OVERFLOW {
-                HISTOGRAM_BUCKETS - 1
-            } else {
-                match key.parse::<f64>() {
-                    Ok(ms) if ms.is_finite() && ms >= 0.0 => bucket_of(ms * 1000.0),
-                    _ => continue,
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                for (key, count) in map {
+                    let Some(count) = count.as_u64() else {
+                        continue;
+                    };
+                    let index = if key == OVERFLOW {
+                        HISTOGRAM_BUCKETS - 1
+                    } else {
+                        match key.parse::<f64>() {
+                            Ok(ms) if ms.is_finite() && ms >= 0.0 => bucket_of(ms * 1000.0),
+                            _ => continue,
+                        }
+                    };
+                    buckets[index] += count;
                 }
-            };
-            buckets[index] += count;
+            }
+            serde_json::Value::Array(list) if list.len() == HISTOGRAM_BUCKETS => {
+                for (slot, count) in buckets.iter_mut().zip(list) {
+                    *slot = count.as_u64().unwrap_or(0);
+                }
+            }
+            _ => return Ok(Vec::new()),
         }
         Ok(buckets)
     }
@@ -619,6 +629,15 @@ mod tests {
         assert_eq!(other.buckets[0], 1);
         assert_eq!(other.buckets[bucket_of(4000.0)], 1);
         assert_eq!(other.buckets[HISTOGRAM_BUCKETS - 1], 1);
+        // Whatever else is there, the rest of the snapshot still parses.
+        for odd in [r#""x""#, "[1,2]", "null", r#"{"a":"b"}"#] {
+            let t: Timing =
+                serde_json::from_str(&format!(r#"{{"count":3,"buckets":{odd}}}"#)).unwrap();
+            assert_eq!(t.count, 3, "{odd}");
+        }
+        let dense = format!("[{}1]", "0,".repeat(HISTOGRAM_BUCKETS - 1));
+        let t: Timing = serde_json::from_str(&format!(r#"{{"buckets":{dense}}}"#)).unwrap();
+        assert_eq!(t.buckets[HISTOGRAM_BUCKETS - 1], 1);
     }
 
     #[test]

@@ -733,3 +733,22 @@ fn stats_tables_fit_an_80_column_terminal() {
         );
     }
 }
+
+#[test]
+fn the_readme_documents_every_metric() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for metric in nokv::cli::prometheus::METRICS {
+        let row = format!("| `{}` |", metric.name);
+        assert!(
+            readme.contains(&row),
+            "README.md has no table row for {} ({})",
+            metric.name,
+            metric.help
+        );
+    }
+    let help = nokv::cli::prometheus::metrics_help();
+    for metric in nokv::cli::prometheus::METRICS {
+        assert!(help.contains(metric.name), "{}", metric.name);
+    }
+}

@@ -154,7 +154,7 @@ fn dashboard(s: &StatsSnapshot, history: &History, workdir: &str) -> Vec<String>
         human_bytes(s.memtable.immutable_bytes)
     ));
     // Sparklines: label (7) + line + summary.
-    const SPARK_WIDTH: usize = 44;
+    const SPARK_WIDTH: usize = 40;
     let samples: Vec<&Sample> = history.samples().collect();
     let queue: Vec<Option<f64>> = samples.iter().map(|s| Some(s.pending as f64)).collect();
     let peak_queue = samples.iter().map(|s| s.pending).max().unwrap_or(0);
@@ -167,7 +167,7 @@ fn dashboard(s: &StatsSnapshot, history: &History, workdir: &str) -> Vec<String>
     let build: Vec<Option<f64>> = samples.iter().map(|s| s.build_ms).collect();
     let peak_build = build.iter().flatten().copied().fold(0.0, f64::max);
     lines.push(format!(
-        "build  {:<SPARK_WIDTH$}  last {}, peak {}",
+        "build  {:<SPARK_WIDTH$}  last {}, peak avg {}",
         sparkline(&build, SPARK_WIDTH),
         duration(f.build.last_ms),
         duration(peak_build)
@@ -373,11 +373,15 @@ mod tests {
         assert!(lines[latency + 2].contains("build"), "{text}");
         assert!(lines[latency + 2].contains("120 ms"), "max build: {text}");
         let bars = |line: &str| line.chars().filter(|c| BARS.contains(c)).count();
-        assert!(bars(lines[3]) >= 40, "queue sparkline: {text}");
-        assert!(
-            bars(lines[4]) >= 20 && lines[4].contains(NO_DATA),
-            "build: {text}"
-        );
+        assert!(bars(lines[3]) >= 36, "queue sparkline: {text}");
+        assert!(bars(lines[4]) >= 36, "build: {text}");
+        // A short history: one column per sample, and intervals without a flush show.
+        let short = render(&s, &history(&s, 12), "/db", 80, 24, false, "f");
+        let build = short.lines().nth(4).unwrap();
+        let columns: Vec<char> = build.chars().skip(7).take(12).collect();
+        for (i, c) in columns.iter().enumerate() {
+            assert_eq!(i % 3 != 0, *c == NO_DATA, "column {i} of {build}");
+        }
         assert_eq!(lines.last().copied(), Some("every 2s; Ctrl-C to stop"));
         // Tables do not fit in 24 rows: not shown.
         assert!(!text.contains("Manifest\n"), "{text}");

@@ -23,7 +23,7 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
         require_workdir(dir)?;
         let snapshot = crate::inspect::offline_stats(&RealFs::new(), dir)?;
         return match format {
-            StatsFormat::Json => output::print_json(&to_json(&snapshot)),
+            StatsFormat::Json => output::print(json_text(&snapshot, true)),
             StatsFormat::Table => output::print(render(&snapshot, 80)),
             StatsFormat::Prometheus => {
                 output::print(prometheus::render(&snapshot, &workdir_label(dir)))
@@ -54,9 +54,7 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<(), CliError> {
         let snapshot = crate::inspect::offline_stats(&RealFs::new(), dir)?;
         if format == StatsFormat::Json {
             // One compact document per line, so the stream is JSON lines.
-            let mut line = serde_json::to_string(&to_json(&snapshot)).unwrap_or_default();
-            line.push('\n');
-            out.write(line.as_bytes())?;
+            out.write(json_text(&snapshot, false).as_bytes())?;
         } else {
             history.push(started.elapsed().as_secs_f64(), &snapshot);
             let (width, height) = terminal::size().unwrap_or((80, 24));
@@ -93,8 +91,17 @@ fn workdir_label(dir: &std::path::Path) -> String {
         .into_owned()
 }
 
-fn to_json(snapshot: &StatsSnapshot) -> serde_json::Value {
-    serde_json::to_value(snapshot).unwrap_or(serde_json::Value::Null)
+/// The snapshot as JSON and a newline, straight from the struct (a `serde_json::Value` would
+/// sort the histogram's keys as text).
+fn json_text(snapshot: &StatsSnapshot, pretty: bool) -> String {
+    let mut text = if pretty {
+        serde_json::to_string_pretty(snapshot)
+    } else {
+        serde_json::to_string(snapshot)
+    }
+    .unwrap_or_else(|_| "null".into());
+    text.push('\n');
+    text
 }
 
 /// A duration given in milliseconds, in at most 8 characters and a unit that suits it.
@@ -493,7 +500,8 @@ mod tests {
 
     #[test]
     fn json_keeps_the_contract_names() {
-        let v = to_json(&StatsSnapshot::default());
+        let v: serde_json::Value =
+            serde_json::from_str(&json_text(&StatsSnapshot::default(), true)).unwrap();
         assert!(v.pointer("/flush/pending").is_some());
         assert!(v.pointer("/flush/release/max_ms").is_some());
         assert!(v.pointer("/session/live").is_some());
