@@ -25,6 +25,9 @@ _nokv() {
             nokv,delete-range)
                 cmd="nokv__subcmd__delete__subcmd__range"
                 ;;
+            nokv,events)
+                cmd="nokv__subcmd__events"
+                ;;
             nokv,export)
                 cmd="nokv__subcmd__export"
                 ;;
@@ -64,6 +67,9 @@ _nokv() {
             nokv__subcmd__help,delete-range)
                 cmd="nokv__subcmd__help__subcmd__delete__subcmd__range"
                 ;;
+            nokv__subcmd__help,events)
+                cmd="nokv__subcmd__help__subcmd__events"
+                ;;
             nokv__subcmd__help,export)
                 cmd="nokv__subcmd__help__subcmd__export"
                 ;;
@@ -101,7 +107,7 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +191,40 @@ _nokv() {
                 return 0
             fi
             case "${prev}" in
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__events)
+            opts="-q -h --json --since --kind --follow --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -299,7 +339,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help)
-            opts="put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="put get delete delete-range scan load flush compact stats verify manifest export events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,6 +381,20 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help__subcmd__delete__subcmd__range)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -635,12 +689,16 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__stats)
-            opts="-q -h --json --watch --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --json --watch --all --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
                 --watch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

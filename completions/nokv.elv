@@ -40,6 +40,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand events 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;put'= {
@@ -151,11 +152,13 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'nokv;stats'= {
-            cand --watch 'Refresh every SECS seconds (default 2) until interrupted'
+            cand --format 'Output format'
+            cand --watch 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)'
             cand --workdir 'The database directory'
             cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
-            cand --json 'Print the snapshot as JSON'
+            cand --json 'Print the snapshot as JSON (short for --format json)'
+            cand --all 'With --watch, show every section below the dashboard, whatever the terminal''s size'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'
@@ -200,6 +203,20 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'nokv;events'= {
+            cand --since 'Only events at or after TIME (RFC 3339, Unix seconds, or an age such as 10m)'
+            cand --kind 'Only events of these kinds (repeat or separate with commas)'
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print JSON lines (one event per line) instead of a table'
+            cand --follow 'Keep printing new events as they are appended, until interrupted'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'nokv;help'= {
             cand put 'Write one key'
             cand get 'Print the value of a key (exit 4 when absent)'
@@ -213,6 +230,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand events 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;help;put'= {
@@ -238,6 +256,8 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;help;manifest'= {
         }
         &'nokv;help;export'= {
+        }
+        &'nokv;help;events'= {
         }
         &'nokv;help;help'= {
         }

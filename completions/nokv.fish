@@ -44,6 +44,7 @@ complete -c nokv -n "__fish_nokv_needs_command" -f -a "stats" -d 'Show engine st
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "verify" -d 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "manifest" -d 'Print the current version: checkpoint, counters, levels and tables'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "export" -d 'Write every live key in a format `load` reads back losslessly'
+complete -c nokv -n "__fish_nokv_needs_command" -f -a "events" -d 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l value-file -d 'Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit but the value size limit (64 MiB)' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l workdir -d 'The database directory' -r -F
@@ -131,12 +132,16 @@ complete -c nokv -n "__fish_nokv_using_subcommand compact" -l memtable-size -d '
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nokv -n "__fish_nokv_using_subcommand stats" -l watch -d 'Refresh every SECS seconds (default 2) until interrupted' -r
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l format -d 'Output format' -r -f -a "table\t'Tables (at most 80 columns wide)'
+json\t'The nested JSON snapshot (exact numbers)'
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l watch -d 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l workdir -d 'The database directory' -r -F
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
-complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON'
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON (short for --format json)'
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l all -d 'With --watch, show every section below the dashboard, whatever the terminal\'s size'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -171,16 +176,28 @@ complete -c nokv -n "__fish_nokv_using_subcommand export" -l hex -d '--start, --
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "put" -d 'Write one key'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "get" -d 'Print the value of a key (exit 4 when absent)'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "delete" -d 'Delete keys (write tombstones)'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "delete-range" -d 'Delete every key in [START, END)'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "scan" -d 'Print keys and values in key order, as `key<TAB>value` lines or JSON lines'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "load" -d 'Bulk-load records from files or stdin'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "flush" -d 'Flush the memtables and print the tables built'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "compact" -d 'Run a full manual compaction'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "stats" -d 'Show engine statistics (read-only; works while another process holds the workdir)'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "verify" -d 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "manifest" -d 'Print the current version: checkpoint, counters, levels and tables'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "export" -d 'Write every live key in a format `load` reads back losslessly'
-complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l since -d 'Only events at or after TIME (RFC 3339, Unix seconds, or an age such as 10m)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l kind -d 'Only events of these kinds (repeat or separate with commas)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l workdir -d 'The database directory' -r -F
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l json -d 'Print JSON lines (one event per line) instead of a table'
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l follow -d 'Keep printing new events as they are appended, until interrupted'
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l sync -d 'fsync the WAL before every write batch returns'
+complete -c nokv -n "__fish_nokv_using_subcommand events" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
+complete -c nokv -n "__fish_nokv_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "put" -d 'Write one key'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "get" -d 'Print the value of a key (exit 4 when absent)'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "delete" -d 'Delete keys (write tombstones)'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "delete-range" -d 'Delete every key in [START, END)'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "scan" -d 'Print keys and values in key order, as `key<TAB>value` lines or JSON lines'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "load" -d 'Bulk-load records from files or stdin'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "flush" -d 'Flush the memtables and print the tables built'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "compact" -d 'Run a full manual compaction'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "stats" -d 'Show engine statistics (read-only; works while another process holds the workdir)'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "verify" -d 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "manifest" -d 'Print the current version: checkpoint, counters, levels and tables'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "export" -d 'Write every live key in a format `load` reads back losslessly'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "events" -d 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
+complete -c nokv -n "__fish_nokv_using_subcommand help; and not __fish_seen_subcommand_from put get delete delete-range scan load flush compact stats verify manifest export events help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

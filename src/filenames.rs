@@ -9,6 +9,7 @@
 //!   000013.sst.tmp.<pid>.<ns>     strict-mode temporary
 //!   wal/000011.wal                WAL segment
 //!   STATS                         last published stats snapshot (JSON)
+//!   EVENTS, EVENTS.1              event history (JSON lines; EVENTS.1 is the rotated one)
 //! ```
 //!
 //! Numbers are written zero-padded to six digits but parsed at any width, so file 1234567
@@ -22,6 +23,10 @@ pub const LOCK: &str = "LOCK";
 pub const CURRENT: &str = "CURRENT";
 /// The published stats snapshot.
 pub const STATS: &str = "STATS";
+/// The event history.
+pub const EVENTS: &str = "EVENTS";
+/// The event history before the last rotation.
+pub const EVENTS_PREVIOUS: &str = "EVENTS.1";
 /// The directory holding WAL segments.
 pub const WAL_DIR: &str = "wal";
 /// Marker inside temporary names.
@@ -42,6 +47,8 @@ pub enum FileKind {
     Lock,
     /// `STATS`
     Stats,
+    /// `EVENTS` or `EVENTS.1`
+    Events,
     /// Anything with `.tmp.` in its name: a crash leftover when nobody is writing it.
     Temp,
 }
@@ -86,6 +93,7 @@ pub fn parse(name: &str) -> Option<FileKind> {
         CURRENT => return Some(FileKind::Current),
         LOCK => return Some(FileKind::Lock),
         STATS => return Some(FileKind::Stats),
+        EVENTS | EVENTS_PREVIOUS => return Some(FileKind::Events),
         _ => {}
     }
     if let Some(digits) = name.strip_suffix(".sst") {
@@ -118,6 +126,8 @@ mod tests {
             Some(FileKind::Manifest(FileNumber(4)))
         );
         assert_eq!(parse("000013.sst.tmp.42.99"), Some(FileKind::Temp));
+        assert_eq!(parse("EVENTS"), Some(FileKind::Events));
+        assert_eq!(parse("EVENTS.1"), Some(FileKind::Events));
         assert_eq!(parse("x.sst"), None);
         assert_eq!(parse("notes.txt"), None);
     }

@@ -6,7 +6,7 @@
 //! over [`cli`]; only `cli` prints.
 //!
 //! Modules, one per concept: [`vfs`] (every file operation), [`wal`], [`memtable`], [`sst`],
-//! [`manifest`], [`flush`], [`db`], [`stats`], [`cli`].
+//! [`manifest`], [`flush`], [`db`], [`stats`], [`events`], [`cli`].
 
 pub mod batch;
 pub mod cli;
@@ -14,6 +14,7 @@ pub mod codec;
 pub mod compaction;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod filenames;
 pub mod flush;
 pub mod inspect;

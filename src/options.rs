@@ -73,6 +73,9 @@ pub struct Options {
     pub level_size_multiplier: u64,
     /// Compaction outputs are cut at about this size. Default 64 MiB.
     pub target_file_size: u64,
+    /// Cap of the event history `EVENTS` before it rotates to `EVENTS.1`; 0 keeps no
+    /// history. Default 4 MiB.
+    pub events_max_bytes: u64,
 }
 
 impl Default for Options {
@@ -96,6 +99,7 @@ impl Default for Options {
             level1_target_bytes: 256 << 20,
             level_size_multiplier: 10,
             target_file_size: 64 << 20,
+            events_max_bytes: crate::events::DEFAULT_MAX_BYTES,
         }
     }
 }

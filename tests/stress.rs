@@ -300,6 +300,8 @@ fn epoch_options(rng: &mut Rng, strict: bool) -> Options {
         level1_target_bytes: 16 << 10,
         level_size_multiplier: 2 + rng.below(3),
         target_file_size: 2048 + rng.below(6 << 10),
+        // Small, so the stress run rotates EVENTS too.
+        events_max_bytes: 2048 + rng.below(8 << 10),
     }
 }
 

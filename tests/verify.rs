@@ -144,7 +144,7 @@ fn clean_workdir_verifies_ok() {
             let name = p.file_name().unwrap().to_string_lossy();
             !matches!(
                 filenames::parse(&name),
-                Some(FileKind::Lock | FileKind::Stats) | None
+                Some(FileKind::Lock | FileKind::Stats | FileKind::Events) | None
             )
         })
         .map(|(_, b)| b.len() as u64)

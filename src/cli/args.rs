@@ -242,12 +242,17 @@ Examples:
     Compact(CompactArgs),
 
     /// Show engine statistics (read-only; works while another process holds the workdir)
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Examples:
   nokv stats
-  nokv stats --json | jq .flush.pending
-  nokv stats --watch                    # refresh every 2 seconds until Ctrl-C
-  nokv stats --watch 0.5")]
+  nokv stats --json | jq .flush.build.p99_ms
+  nokv stats --format prometheus > /var/lib/node_exporter/nokv.prom
+  nokv stats --watch                    # dashboard, refreshed every 2 seconds until Ctrl-C
+
+Every metric is listed with --help (and in the man page).",
+        after_long_help = super::prometheus::metrics_help()
+    )]
     Stats(StatsArgs),
 
     /// Check the manifest, tables and WAL for damage (exit 3 when problems are found)
@@ -276,6 +281,141 @@ Examples:
   nokv export --format csv --prefix user: > users.csv
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
+
+    /// Show the event history: flushes, compactions, ingests, stalls, torn tails, errors
+    #[command(after_help = "\
+Examples:
+  nokv events
+  nokv events --since 1h --kind compaction
+  nokv events --json | jq 'select(.kind == \"flush\") | .duration_ms'
+  nokv events --follow                  # print events as they happen, until Ctrl-C
+
+Read-only: it never takes LOCK and works while another process writes the workdir. The
+engine appends one JSON line per event to WORKDIR/EVENTS (rotated to EVENTS.1 at 4 MiB),
+written by a background thread and never fsynced: a report, not data. Every line has time
+(RFC 3339, UTC), unix, kind (flush, compaction, ingest, stall, torn_tail, error),
+duration_ms, bytes_in, bytes_out, entries, tables_in, tables_out, level_in, level_out,
+count (stalls in a run are coalesced into one line), detail, error and pid.
+
+--since takes an RFC 3339 time (2026-12-01T20:00:00Z; the date alone; a space for the T), a
+Unix time in seconds, or an age: 30s, 10m, 2h, 7d.")]
+    Events(EventsArgs),
+}
+
+/// `events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Print JSON lines (one event per line) instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Only events at or after TIME (RFC 3339, Unix seconds, or an age such as 10m)
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub since: Option<f64>,
+    /// Only events of these kinds (repeat or separate with commas)
+    #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = parse_event_kind)]
+    pub kind: Vec<crate::events::EventKind>,
+    /// Keep printing new events as they are appended, until interrupted
+    #[arg(long)]
+    pub follow: bool,
+}
+
+fn parse_event_kind(text: &str) -> Result<crate::events::EventKind, String> {
+    let wanted = text.trim().replace('-', "_");
+    crate::events::EventKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == wanted)
+        .ok_or_else(|| {
+            let names: Vec<&str> = crate::events::EventKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            format!("unknown event kind `{text}` (kinds: {})", names.join(", "))
+        })
+}
+
+/// `--since`: an RFC 3339 time, Unix seconds, or an age (`30s`, `10m`, `2h`, `7d`) before
+/// now; the instant in Unix seconds.
+fn parse_since(text: &str) -> Result<f64, String> {
+    parse_since_at(text, crate::events::unix_now_f64())
+}
+
+fn parse_since_at(text: &str, now: f64) -> Result<f64, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{text}` is not a time: give an RFC 3339 time (2026-12-01T20:00:00Z), Unix \
+             seconds, or an age such as 30s, 10m, 2h, 7d"
+        )
+    };
+    if let Some(unit) = t.chars().last().filter(|c| "smhd".contains(*c)) {
+        if let Ok(n) = t[..t.len() - 1].parse::<f64>() {
+            let scale = match unit {
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                _ => 86_400.0,
+            };
+            if n.is_finite() && n >= 0.0 {
+                return Ok(now - n * scale);
+            }
+            return Err(bad());
+        }
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return if secs.is_finite() {
+            Ok(secs)
+        } else {
+            Err(bad())
+        };
+    }
+    parse_rfc3339(t).ok_or_else(bad)
+}
+
+/// `YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|+HH:MM|-HH:MM]` (UTC when no offset).
+fn parse_rfc3339(t: &str) -> Option<f64> {
+    let num = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, rest) = t.split_at(t.len().min(10));
+    let mut parts = date.split('-');
+    let year = i64::from(num(parts.next()?)?);
+    let month = num(parts.next()?)?;
+    let day = num(parts.next()?)?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut secs = crate::events::days_from_civil(year, month, day) as f64 * 86_400.0;
+    let rest = rest.strip_prefix(['T', 't', ' ']).unwrap_or(rest);
+    if rest.is_empty() {
+        return Some(secs);
+    }
+    let (clock, offset) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let mut fields = clock.split(':');
+    let hour = num(fields.next()?)?;
+    let minute = num(fields.next()?)?;
+    let second: f64 = match fields.next() {
+        Some(s) if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => s.parse().ok()?,
+        Some(_) => return None,
+        None => 0.0,
+    };
+    if fields.next().is_some() || hour > 23 || minute > 59 || second >= 61.0 {
+        return None;
+    }
+    secs += f64::from(hour * 3600 + minute * 60) + second;
+    match offset {
+        "" | "Z" | "z" => {}
+        _ => {
+            let sign = if offset.starts_with('-') { 1.0 } else { -1.0 };
+            let (h, m) = offset[1..].split_once(':')?;
+            secs += sign * f64::from(num(h)? * 3600 + num(m)? * 60);
+        }
+    }
+    Some(secs)
 }
 
 /// `put`
@@ -457,13 +597,28 @@ pub struct FlushArgs {
 #[derive(Debug, Args)]
 pub struct CompactArgs {}
 
+/// `stats --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// Tables (at most 80 columns wide)
+    Table,
+    /// The nested JSON snapshot (exact numbers)
+    Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector
+    Prometheus,
+}
+
 /// `stats`
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Print the snapshot as JSON
-    #[arg(long)]
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+    /// Print the snapshot as JSON (short for --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// Refresh every SECS seconds (default 2) until interrupted
+    /// Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24
+    /// (with --json: one JSON document per line)
     #[arg(
         long,
         value_name = "SECS",
@@ -472,6 +627,20 @@ pub struct StatsArgs {
         value_parser = parse_interval
     )]
     pub watch: Option<f64>,
+    /// With --watch, show every section below the dashboard, whatever the terminal's size
+    #[arg(long, requires = "watch")]
+    pub all: bool,
+}
+
+impl StatsArgs {
+    /// The format asked for, `--json` included.
+    pub fn format(&self) -> StatsFormat {
+        if self.json {
+            StatsFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// `verify`
@@ -620,6 +789,30 @@ fn parse_interval(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_accepts_times_unix_seconds_and_ages() {
+        let now = 1_700_000_000.0;
+        assert_eq!(parse_since_at("2023-11-14T22:13:20Z", now), Ok(now));
+        assert_eq!(parse_since_at("2023-11-14 22:13:20", now), Ok(now));
+        assert_eq!(parse_since_at("2023-11-14T22:13:20.5Z", now), Ok(now + 0.5));
+        assert_eq!(parse_since_at("2023-11-14T23:13:20+01:00", now), Ok(now));
+        assert_eq!(parse_since_at("2023-11-14", now), Ok(now - 80_000.0));
+        assert_eq!(parse_since_at("1700000000", now), Ok(now));
+        assert_eq!(parse_since_at("10m", now), Ok(now - 600.0));
+        assert_eq!(parse_since_at("2h", now), Ok(now - 7200.0));
+        assert_eq!(parse_since_at("1d", now), Ok(now - 86_400.0));
+        for bad in [
+            "yesterday",
+            "2023-13-01",
+            "2023-11-14T25:00",
+            "10x",
+            "-5m",
+            "",
+        ] {
+            assert!(parse_since_at(bad, now).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_parse_with_units() {

@@ -7,11 +7,14 @@
 
 pub mod args;
 mod cmd;
+mod dashboard;
 mod format;
 pub mod generate;
 pub mod load;
 mod output;
 mod progress;
+pub mod prometheus;
+mod terminal;
 
 use std::fmt;
 use std::io;

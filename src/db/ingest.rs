@@ -53,6 +53,7 @@ pub struct Ingest<'a> {
     last_key: Option<Vec<u8>>,
     records: u64,
     finished: bool,
+    started: std::time::Instant,
 }
 
 impl Db {
@@ -79,6 +80,7 @@ impl Db {
             last_key: None,
             records: 0,
             finished: false,
+            started: std::time::Instant::now(),
         })
     }
 }
@@ -211,6 +213,12 @@ impl Ingest<'_> {
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);
         }
+        inner.events.record(crate::events::Event::ingested(
+            self.records,
+            &self.written,
+            level as u32,
+            self.started.elapsed(),
+        ));
         Ok(IngestSummary {
             records: self.records,
             tables: std::mem::take(&mut self.written),

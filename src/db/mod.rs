@@ -84,6 +84,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::batch::WriteBatch;
 use crate::compaction::{self, CompactionTask};
 use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, EventLog, StallCause};
 use crate::filenames;
 use crate::flush::{self, FlushMetrics, FlushTask};
 use crate::manifest::{Manifest, Version, VersionEdit};
@@ -197,6 +198,8 @@ pub(crate) struct Inner {
     compact_tx: Sender<CompactMsg>,
     compact_rx: Receiver<CompactMsg>,
     block_cache: Option<Arc<BlockCache>>,
+    /// The `EVENTS` history; written by its own thread, closed by `shutdown`.
+    events: EventLog,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
@@ -273,6 +276,15 @@ impl Db {
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
         let (compact_tx, compact_rx) = crossbeam_channel::unbounded();
         let previous = stats::read_published(vfs.as_ref(), dir).unwrap_or_default();
+        let events_cap = if opts.read_only {
+            0
+        } else {
+            opts.events_max_bytes
+        };
+        let events = EventLog::open(Arc::clone(&vfs), dir, events_cap, opts.background_flush);
+        if recovered.torn_tails > 0 {
+            events.record(Event::torn_tails(recovered.torn_tails));
+        }
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             wal_dir: dir.join(filenames::WAL_DIR),
@@ -326,6 +338,7 @@ impl Db {
             compact_tx,
             compact_rx,
             block_cache,
+            events,
             opts,
         });
         for task in recovered.imms {
@@ -552,6 +565,7 @@ impl Db {
         for handle in handles {
             let _ = handle.join();
         }
+        inner.events.close();
         if inner.opts.read_only {
             // Nothing was written: nothing to make durable or to report.
             inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -609,6 +623,7 @@ impl Inner {
     fn poison_with(&self, message: String) {
         let mut poison = self.poison.lock().unwrap_or_else(|e| e.into_inner());
         if poison.is_none() {
+            self.events.record(Event::background_error(&message));
             *poison = Some(message);
         }
         self.poisoned.store(true, Ordering::SeqCst);
@@ -623,6 +638,7 @@ impl Inner {
     fn poison_locked(&self, message: String) {
         let mut poison = self.poison.lock().unwrap_or_else(|e| e.into_inner());
         if poison.is_none() {
+            self.events.record(Event::background_error(&message));
             *poison = Some(message);
         }
         self.poisoned.store(true, Ordering::SeqCst);
@@ -773,6 +789,8 @@ impl Inner {
             }
         }
         self.metrics.stalled(started.elapsed());
+        self.events
+            .record(Event::stalled(StallCause::MaxImmutables, started.elapsed()));
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(self.background_error());
         }
@@ -846,10 +864,15 @@ impl Inner {
                     self.maybe_compact();
                 }
             }
-            Err(err) => self.fail_flush(Some(format!(
-                "flush of the memtable logged in WAL segment {} failed: {err}",
-                filenames::wal_name(task.memtable.wal())
-            ))),
+            Err(err) => {
+                let message = format!(
+                    "flush of the memtable logged in WAL segment {} failed: {err}",
+                    filenames::wal_name(task.memtable.wal())
+                );
+                self.events
+                    .record(Event::new(EventKind::Flush, dequeued.elapsed()).error(&message));
+                self.fail_flush(Some(message));
+            }
         }
     }
 
@@ -932,7 +955,15 @@ impl Inner {
         self.reclaim_wal(&mut state, task.next_wal);
         state.outstanding = state.outstanding.saturating_sub(1);
         drop(state);
-        self.metrics.released(installed.elapsed());
+        let release = installed.elapsed();
+        self.metrics.released(release);
+        self.events.record(Event::flushed(
+            meta.as_ref(),
+            memtable.wal(),
+            dequeued.duration_since(task.enqueued_at),
+            installed.duration_since(dequeued),
+            release,
+        ));
         self.flush_done.notify_all();
         Ok(())
     }
@@ -1046,7 +1077,12 @@ impl Inner {
             return Ok(());
         }
         let started = Instant::now();
-        if depth < self.opts.l0_stop_trigger {
+        let cause = if depth < self.opts.l0_stop_trigger {
+            StallCause::L0Slowdown
+        } else {
+            StallCause::L0Stop
+        };
+        if cause == StallCause::L0Slowdown {
             std::thread::sleep(Duration::from_millis(1));
         } else {
             let _ = self.compact_tx.send(CompactMsg::Wake);
@@ -1060,6 +1096,7 @@ impl Inner {
             }
         }
         self.metrics.stalled(started.elapsed());
+        self.events.record(Event::stalled(cause, started.elapsed()));
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(self.background_error());
         }
@@ -1094,7 +1131,10 @@ impl Inner {
                 break;
             };
             if let Err(err) = self.compact_once(&task, &mut cursor) {
-                self.poison_with(format!("compaction failed: {err}"));
+                let message = format!("compaction failed: {err}");
+                self.events
+                    .record(Event::new(EventKind::Compaction, Duration::ZERO).error(&message));
+                self.poison_with(message);
                 break;
             }
         }
@@ -1195,18 +1235,16 @@ impl Inner {
                 *slot = last;
             }
         }
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        {
-            let mut stats = self
-                .compaction_stats
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            stats.runs += 1;
-            stats.bytes_read += task.input_bytes();
-            stats.bytes_written += outputs.iter().map(|t| t.size).sum::<u64>();
-            stats.last_ms = elapsed;
-            stats.max_ms = stats.max_ms.max(elapsed);
-        }
+        self.compaction_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(
+                started.elapsed(),
+                task.input_bytes(),
+                outputs.iter().map(|t| t.size).sum::<u64>(),
+            );
+        self.events
+            .record(Event::compacted(task, &outputs, started.elapsed()));
         self.flush_done.notify_all();
         Ok(outputs)
     }
@@ -1243,9 +1281,8 @@ impl Inner {
         };
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut snapshot = StatsSnapshot {
-            format_version: stats::STATS_FORMAT_VERSION,
             flush: self.metrics.snapshot(),
-            ..StatsSnapshot::default()
+            ..StatsSnapshot::new()
         };
         snapshot.memtable.active_bytes = view.active.approximate_bytes();
         snapshot.memtable.immutables = view.imms.len() as u64;

@@ -316,7 +316,7 @@ fn create_fresh(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
     let mut stale = Vec::new();
     for name in vfs.list_dir(dir)? {
         match filenames::parse(&name) {
-            Some(FileKind::Lock | FileKind::Stats) => {}
+            Some(FileKind::Lock | FileKind::Stats | FileKind::Events) => {}
             Some(FileKind::Temp | FileKind::Manifest(_)) => stale.push(dir.join(&name)),
             _ if name == filenames::WAL_DIR => {
                 let wal_dir = dir.join(&name);

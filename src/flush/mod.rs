@@ -112,6 +112,7 @@ impl FlushMetrics {
         self.with(|s| {
             s.stall_count += 1;
             s.stall_ms += stall.as_secs_f64() * 1000.0;
+            s.stall.record(stall);
         });
     }
 

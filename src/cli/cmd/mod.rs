@@ -4,13 +4,14 @@
 mod compact;
 mod delete;
 mod delete_range;
+mod events;
 mod export;
 mod flush;
 mod get;
 mod manifest;
 mod put;
 mod scan;
-mod stats;
+pub(crate) mod stats;
 mod verify;
 
 use std::ffi::OsStr;
@@ -44,6 +45,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(global, args),
         Command::Manifest(args) => manifest::run(global, args),
         Command::Export(args) => export::run(global, args),
+        Command::Events(args) => events::run(global, args),
     }
 }
 
