@@ -32,4 +32,4 @@ pub use batch::WriteBatch;
 pub use db::{CompactionSummary, Db, FlushSummary, Scan, ScanOptions};
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
-pub use types::{FileNumber, SeqNo, TableMeta, ValueKind};
+pub use types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};

@@ -51,7 +51,7 @@ use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
-use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};
 use crate::vfs::{FileLock, RealFs, Vfs};
 use crate::wal::{self, SyncPoint};
 
@@ -111,6 +111,9 @@ pub(crate) struct Inner {
     metrics: FlushMetrics,
     segments_removed: AtomicU64,
     torn_tails_truncated: AtomicU64,
+    manifest_torn_tails_ignored: AtomicU64,
+    /// The torn tails this open dropped, for the caller's warning.
+    torn_tails: Vec<TornTail>,
     started_at: u64,
     /// Serializes compactions; holds each level's round-robin cursor.
     compaction: Mutex<Vec<Vec<u8>>>,
@@ -233,8 +236,13 @@ impl Db {
                 previous.wal.segments_removed + recovered.segments_removed,
             ),
             torn_tails_truncated: AtomicU64::new(
-                previous.wal.torn_tails_truncated + recovered.torn_tails,
+                previous.wal.torn_tails_truncated + count_torn(&recovered.torn_tails, TornLog::Wal),
             ),
+            manifest_torn_tails_ignored: AtomicU64::new(
+                previous.manifest.torn_tails_ignored
+                    + count_torn(&recovered.torn_tails, TornLog::Manifest),
+            ),
+            torn_tails: recovered.torn_tails,
             started_at: stats::unix_now(),
             compaction: Mutex::new(vec![Vec::new(); crate::manifest::NUM_LEVELS]),
             compaction_stats: Mutex::new(CompactionStats {
@@ -410,6 +418,13 @@ impl Db {
             .collect();
         tables.sort_by_key(|t| t.number);
         Ok(FlushSummary { tables })
+    }
+
+    /// The torn tails this open dropped (an unsynced manifest edit ignored, the newest WAL
+    /// segment's torn last record truncated), each with the bytes dropped: the engine never
+    /// prints, so the caller warns (the CLI on stderr).
+    pub fn torn_tails(&self) -> &[TornTail] {
+        &self.inner.torn_tails
     }
 
     /// The current stats snapshot.
@@ -1105,6 +1120,8 @@ impl Inner {
         snapshot.wal.checkpoint = view.version.wal_checkpoint.0;
         snapshot.wal.segments_removed = self.segments_removed.load(Ordering::Relaxed);
         snapshot.wal.torn_tails_truncated = self.torn_tails_truncated.load(Ordering::Relaxed);
+        snapshot.manifest.torn_tails_ignored =
+            self.manifest_torn_tails_ignored.load(Ordering::Relaxed);
         snapshot.lsm = lsm_stats(&view.version);
         snapshot.compaction = self
             .compaction_stats
@@ -1163,4 +1180,8 @@ pub(crate) fn visible(kind: ValueKind, value: Vec<u8>) -> Option<Vec<u8>> {
         ValueKind::Put => Some(value),
         ValueKind::Delete | ValueKind::RangeDelete => None,
     }
+}
+
+fn count_torn(tails: &[TornTail], log: TornLog) -> u64 {
+    tails.iter().filter(|t| t.log == log).count() as u64
 }

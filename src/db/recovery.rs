@@ -1,7 +1,8 @@
 //! Open and recovery (SPEC 2.3), in this order:
 //!
 //! 1. take `LOCK`;
-//! 2. read `CURRENT` and replay the manifest (a torn last record is cut off; corruption fails);
+//! 2. read `CURRENT` and replay the manifest (a torn last record, bad with no valid record
+//!    after it, is ignored and cut off; corruption fails);
 //!    a directory with nokv data or unknown files but no `CURRENT` is refused, never
 //!    re-initialised;
 //! 3. open every table the manifest references, checking size, footer, index, filter and
@@ -9,7 +10,7 @@
 //!    is changed;
 //! 4. remove WAL segments below the checkpoint and WAL temporaries;
 //! 5. replay WAL segments at or after the checkpoint in order: a torn tail in the newest is
-//!    truncated, any other damage fails the open, and so does a gap in the sequence numbers
+//!    truncated (each torn tail dropped is returned as a [`TornTail`] for the caller's warning), any other damage fails the open, and so does a gap in the sequence numbers
 //!    (from the manifest's last sequence on), which shows acknowledged writes are missing (a
 //!    deleted segment, or a manifest that lost its last edits); older segments become
 //!    immutable memtables to flush again, the newest stays the active segment and keeps
@@ -28,7 +29,7 @@ use crate::flush::FlushTask;
 use crate::manifest::{self, Manifest, Version};
 use crate::memtable::{MemValue, Memtable};
 use crate::sst::{BlockCache, Table};
-use crate::types::{FileNumber, SeqNo};
+use crate::types::{FileNumber, SeqNo, TornLog, TornTail};
 use crate::vfs::{FileLock, Vfs};
 use crate::wal::{self, Tail};
 
@@ -44,7 +45,8 @@ pub(super) struct Recovered {
     pub next_file: FileNumber,
     pub wal_segments: BTreeMap<FileNumber, u64>,
     pub segments_removed: u64,
-    pub torn_tails: u64,
+    /// Torn tails dropped: the manifest's (ignored) and the newest WAL segment's (truncated).
+    pub torn_tails: Vec<TornTail>,
 }
 
 pub(super) fn recover(
@@ -140,7 +142,7 @@ pub(super) fn recover(
     // replayed record: a gap means acknowledged writes are missing (a WAL segment deleted, or
     // a manifest that lost its last edits, whose tables recovery would then drop as orphans).
     let mut next_seq = version.last_sequence.0.saturating_add(1);
-    let mut torn_tails = 0;
+    let mut torn_tails: Vec<TornTail> = manifest.dropped_tail().cloned().into_iter().collect();
     let mut replayed: Vec<(Arc<Memtable>, u64)> = Vec::new();
     let mut active: Option<(Arc<Memtable>, u64)> = None;
     for (i, &number) in segments.iter().enumerate() {
@@ -182,8 +184,14 @@ pub(super) fn recover(
         let memtable = Arc::new(Memtable::from_log(number, entries));
         match summary.tail {
             Tail::Clean => {}
-            Tail::Torn { .. } if newest => {
-                torn_tails += 1;
+            Tail::Torn { offset, reason } if newest => {
+                torn_tails.push(TornTail {
+                    log: TornLog::Wal,
+                    file: format!("{}/{}", filenames::WAL_DIR, filenames::wal_name(number)),
+                    offset,
+                    bytes_dropped: summary.file_len - summary.valid_len,
+                    reason,
+                });
                 if summary.valid_len < wal::HEADER_LEN {
                     // Not even a whole header: the segment never held a record.
                     vfs.remove_file(&path)?;

@@ -67,7 +67,18 @@ pub fn engine_options(global: &GlobalArgs) -> Options {
 /// # Errors
 /// The engine's open errors (locked, corruption, I/O).
 pub fn open_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
-    Ok(Db::open(&global.workdir, engine_options(global))?)
+    Ok(warn_torn_tails(Db::open(
+        &global.workdir,
+        engine_options(global),
+    )?))
+}
+
+/// Names on stderr each torn tail the open dropped (an unsynced write a crash cut short).
+fn warn_torn_tails(db: Db) -> Db {
+    for tail in db.torn_tails() {
+        output::note(format!("nokv: warning: {tail}"));
+    }
+    db
 }
 
 /// Opens an existing database, for read commands: refuses (without creating anything) a
@@ -82,7 +93,7 @@ pub fn open_existing(global: &GlobalArgs) -> Result<Db, CliError> {
         stats_interval: None,
         ..engine_options(global)
     };
-    Ok(Db::open(&global.workdir, options)?)
+    Ok(warn_torn_tails(Db::open(&global.workdir, options)?))
 }
 
 /// Checks that `dir` exists and is a directory.
