@@ -641,7 +641,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__verify)
-            opts="-q -h --json --allow-live --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --allow-live --strict --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -414,8 +414,11 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
     let case = format!("{name}: {what}");
     let mut fail = |msg: String| t.failures.push(format!("{case}: {msg}"));
 
-    // verify finds it (on the damaged workdir, before open may repair a torn tail).
+    // verify finds it (on the damaged workdir, before open may repair a torn tail), as damage
+    // or, for what a crash leaves (a torn tail), as a leftover; whether it found damage is
+    // checked against open's verdict below.
     let vfs = damaged_vfs(w, target, damaged.as_deref());
+    let mut verify_found_damage = None;
     match catch_unwind(AssertUnwindSafe(|| {
         verify(&vfs, Path::new(DIR), &VerifyOptions::default())
     })) {
@@ -434,10 +437,11 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
                     _ => false,
                 });
             let named = report.problems.iter().any(|p| p.file.contains(&name));
+            verify_found_damage = Some(!report.ok);
             let found = match (boundary_cut, kind) {
                 (true, Kind::Wal) => true,
                 (true, _) => !report.ok,
-                (false, _) => !report.ok && named,
+                (false, _) => named,
             };
             if !found {
                 fail(format!(
@@ -477,6 +481,11 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
         }
         state
     });
+    // verify agrees with open: a workdir open refuses is never one where verify finds only
+    // leftovers.
+    if verify_found_damage == Some(false) && outcome.is_err() {
+        fail("open refused, but verify found only leftovers".into());
+    }
     match outcome {
         Err(e) => {
             t.open_failed += 1;

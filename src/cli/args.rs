@@ -11,7 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exit statuses, documented in `--help` and the man pages.
 pub const EXIT_STATUS: &[(u8, &str)] = &[
-    (0, "success (verify: no problem found)"),
+    (
+        0,
+        "success (verify: no damage found; crash leftovers print as notes)",
+    ),
     (
         1,
         "operational error: I/O error, workdir locked by another process, corruption found on \
@@ -21,7 +24,10 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
         2,
         "usage error: unknown command or flag, bad flag value, bad hex argument",
     ),
-    (3, "verify ran to completion and found problems"),
+    (
+        3,
+        "verify found damage (or, with --strict, crash leftovers)",
+    ),
     (4, "get: the key is not present"),
     (
         5,
@@ -235,15 +241,21 @@ Examples:
   nokv stats --watch 0.5")]
     Stats(StatsArgs),
 
-    /// Check the manifest, tables and WAL for damage (exit 3 when problems are found)
+    /// Check the manifest, tables and WAL for damage (exit 3 when damage is found)
     #[command(after_help = "\
+Every problem has a severity. A leftover is what a crash normally leaves and the next open
+removes (a temporary of an interrupted install, a WAL segment below the checkpoint, a table no
+edit published or one a later edit removed, a torn tail of an unsynced write): it prints as a
+note. Anything else is damage: the next open refuses, or data is unreadable.
+
 Examples:
   nokv verify
-  nokv verify --json | jq '.problems[] | .file'
+  nokv verify --json | jq '.problems[] | select(.severity == \"damage\") | .file'
+  nokv verify --strict                  # leftovers fail too (exit 3)
   nokv verify --allow-live              # check while another process holds the workdir
 
-Exit status: 0 clean, 3 problems found, 1 could not run (missing workdir, or locked without
---allow-live).")]
+Exit status: 0 no damage (leftovers are notes), 3 damage found (or leftovers with --strict),
+1 could not run (missing workdir, or locked without --allow-live).")]
     Verify(VerifyArgs),
 
     /// Print the current version: checkpoint, counters, levels and tables
@@ -437,6 +449,10 @@ pub struct VerifyArgs {
     /// Check even while another process holds the workdir (results may be inconsistent)
     #[arg(long)]
     pub allow_live: bool,
+    /// Exit 3 on crash leftovers too (temporaries, obsolete WAL segments, unpublished tables,
+    /// torn tails), not only on damage
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `manifest`

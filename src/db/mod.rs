@@ -27,12 +27,14 @@
 mod ingest;
 mod read;
 mod recovery;
+#[cfg(test)]
+mod unpublished_tests;
 
 pub use ingest::{Ingest, IngestSummary};
 
 pub use read::ScanOptions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -103,6 +105,10 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     flush_done: Condvar,
     next_file: AtomicU64,
+    /// Table numbers handed out whose fate is open: neither published by a logged edit nor
+    /// known never to be written. The counter an edit persists stays below all of them
+    /// ([`Inner::persisted_next_file`]).
+    unpublished_tables: Mutex<BTreeSet<u64>>,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -226,6 +232,7 @@ impl Db {
             }),
             flush_done: Condvar::new(),
             next_file: AtomicU64::new(recovered.next_file.0),
+            unpublished_tables: Mutex::new(BTreeSet::new()),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -582,6 +589,44 @@ impl Inner {
         FileNumber(self.next_file.fetch_add(1, Ordering::SeqCst))
     }
 
+    /// A number for a table, held unpublished until [`Inner::settle_table_numbers`].
+    fn alloc_table_number(&self) -> FileNumber {
+        let mut unpublished = self.lock_unpublished();
+        let number = self.alloc_file_number();
+        unpublished.insert(number.0);
+        number
+    }
+
+    /// Table numbers that are now published (their edit is logged) or will never name a
+    /// file. A number whose file a failure may have left on disk is never settled: the
+    /// persisted counter then stays below it, and the leftover reads as never published.
+    fn settle_table_numbers(&self, numbers: impl IntoIterator<Item = FileNumber>) {
+        let mut unpublished = self.lock_unpublished();
+        for number in numbers {
+            unpublished.remove(&number.0);
+        }
+    }
+
+    /// The file-number counter an edit may persist: the next number, or the lowest table
+    /// number still unpublished (other than `publishing`, the edit's own tables) if lower.
+    /// So a table on disk below the manifest's counter that no edit mentions can only be a
+    /// lost edit, never an interrupted flush, compaction or ingest (`manifest::TableHistory`).
+    fn persisted_next_file(&self, publishing: &[FileNumber]) -> FileNumber {
+        let unpublished = self.lock_unpublished();
+        let next = self.next_file.load(Ordering::SeqCst);
+        let lowest = unpublished
+            .iter()
+            .copied()
+            .find(|n| !publishing.iter().any(|p| p.0 == *n));
+        FileNumber(lowest.map_or(next, |n| n.min(next)))
+    }
+
+    fn lock_unpublished(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        self.unpublished_tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     fn write(&self, batch: &mut WriteBatch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -787,7 +832,7 @@ impl Inner {
             block_size: self.opts.block_size,
             bloom_bits_per_key: self.opts.bloom_bits_per_key,
         };
-        let number = self.alloc_file_number();
+        let number = self.alloc_table_number();
         let meta = flush::write_table(
             self.vfs.as_ref(),
             &self.dir,
@@ -822,6 +867,8 @@ impl Inner {
         // sorts it out (a referenced table, or an orphan).
         let added: Vec<(FileNumber, Arc<Table>)> = table.map(|t| (number, t)).into_iter().collect();
         let installed = self.commit(&mut state, &edit, added, Some(memtable))?;
+        // Published, or (an empty memtable) never written.
+        self.settle_table_numbers([number]);
         if let Some(meta) = &meta {
             self.metrics
                 .built(installed.duration_since(dequeued), meta.size, meta.entries);
@@ -850,6 +897,12 @@ impl Inner {
         released: Option<&Arc<Memtable>>,
     ) -> Result<Instant> {
         let current = self.read_view();
+        let publishing: Vec<FileNumber> = edit.added.iter().map(|(_, m)| m.number).collect();
+        let mut edit = edit.clone();
+        if edit.next_file_number.is_some() {
+            edit.next_file_number = Some(self.persisted_next_file(&publishing));
+        }
+        let edit = &edit;
         let version = current
             .version
             .apply(edit)
@@ -859,6 +912,7 @@ impl Inner {
             self.poison_locked(format!("manifest append failed: {err}"));
             return Err(err);
         }
+        self.settle_table_numbers(publishing);
         let durable = Instant::now();
         {
             let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
@@ -914,7 +968,7 @@ impl Inner {
         }
         let number = self.alloc_file_number();
         let mut version = (*self.read_view().version).clone();
-        version.next_file_number = FileNumber(self.next_file.load(Ordering::SeqCst));
+        version.next_file_number = self.persisted_next_file(&[]);
         let old = self.dir.join(state.manifest.file_name());
         state.manifest = Manifest::create(
             Arc::clone(&self.vfs),
@@ -1002,12 +1056,17 @@ impl Inner {
             block_size: self.opts.block_size,
             bloom_bits_per_key: self.opts.bloom_bits_per_key,
         };
+        let mut allocated = Vec::new();
         let outputs = compaction::run(
             self.vfs.as_ref(),
             &self.dir,
             task,
             &view.tables,
-            || self.alloc_file_number(),
+            || {
+                let number = self.alloc_table_number();
+                allocated.push(number);
+                number
+            },
             self.opts.durability,
             table_options,
             self.opts.target_file_size,
@@ -1045,6 +1104,7 @@ impl Inner {
         };
         drop(current);
         self.commit(&mut state, &edit, opened, None)?;
+        self.settle_table_numbers(allocated);
         drop(state);
         if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
             if let Some(slot) = cursor.get_mut(task.level as usize) {

@@ -16,7 +16,9 @@
 //!    immutable memtables to flush again, the newest stays the active segment and keeps
 //!    receiving appends;
 //! 6. only then remove the other crash leftovers: temporaries, tables no manifest edit
-//!    references, superseded manifests (after a failed replay they stay, for inspection).
+//!    references, superseded manifests (after a failed replay they stay, for inspection). A
+//!    table below the manifest's next file number that no edit mentions is not a leftover
+//!    but the trace of a lost edit ([`manifest::TableHistory`]): the open fails in step 3.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -26,7 +28,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind};
 use crate::flush::FlushTask;
-use crate::manifest::{self, Manifest, Version};
+use crate::manifest::{self, Manifest, Unreferenced, Version};
 use crate::memtable::{MemValue, Memtable};
 use crate::sst::{BlockCache, Table};
 use crate::types::{FileNumber, SeqNo, TornLog, TornTail};
@@ -92,9 +94,22 @@ pub(super) fn recover(
             Some(FileKind::Temp) => leftovers.push(path),
             Some(FileKind::Table(n)) => {
                 max_seen = max_seen.max(n.0);
-                if !version.contains(n) {
-                    leftovers.push(path);
+                if version.contains(n) {
+                    continue;
                 }
+                if manifest.history().classify(n, &version) == Unreferenced::Unaccounted {
+                    return Err(Error::corruption(
+                        &dir.join(manifest.file_name()),
+                        0,
+                        format!(
+                            "{name} is below the next file number {} but no edit mentions it: \
+                             an edit that published it may be lost; the workdir was left \
+                             untouched (nokv salvage copies what is readable)",
+                            version.next_file_number
+                        ),
+                    ));
+                }
+                leftovers.push(path);
             }
             Some(FileKind::Manifest(n)) => {
                 max_seen = max_seen.max(n.0);

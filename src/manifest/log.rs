@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::current::{is_not_found, read_current, write_current};
 use super::edit::VersionEdit;
+use super::history::TableHistory;
 use super::version::Version;
 use crate::codec::{crc32, get_u32, put_u32};
 use crate::error::{Error, Result};
@@ -259,6 +260,8 @@ pub struct Manifest {
     torn_tail: bool,
     /// The torn tail this open found (kept after it is cut, for the caller's warning).
     dropped_tail: Option<TornTail>,
+    /// The table numbers the replayed records mention.
+    history: TableHistory,
 }
 
 impl fmt::Debug for Manifest {
@@ -340,6 +343,7 @@ impl Manifest {
             poisoned: None,
             torn_tail: false,
             dropped_tail: None,
+            history: TableHistory::default(),
         })
     }
 
@@ -397,6 +401,7 @@ impl Manifest {
         let mut edits = 0u64;
         let mut records = Records::new(&bytes);
         let mut dropped_tail = None;
+        let mut history = TableHistory::default();
         let size = loop {
             match records.next_step() {
                 Step::Record { offset, payload } => {
@@ -406,6 +411,7 @@ impl Manifest {
                     version = version.apply(&edit).map_err(|e| {
                         Error::corruption(&path, offset, format!("edit does not apply: {e}"))
                     })?;
+                    history.record(&edit);
                     edits += 1;
                 }
                 Step::End => break bytes.len() as u64,
@@ -436,6 +442,7 @@ impl Manifest {
                 poisoned: None,
                 torn_tail: dropped_tail.is_some(),
                 dropped_tail,
+                history,
             },
             version,
         ))
@@ -486,6 +493,12 @@ impl Manifest {
                 Err(err)
             }
         }
+    }
+
+    /// What the replayed records say about tables no longer in the version. (Only as read
+    /// at open: edits appended since are not in it.)
+    pub fn history(&self) -> &TableHistory {
+        &self.history
     }
 
     /// The torn tail this open found and ignored, if any.
@@ -547,6 +560,8 @@ pub struct ManifestReport {
     pub records: u64,
     /// Offset of an incomplete last record (or all-zero tail).
     pub torn_tail: Option<u64>,
+    /// What the replayed records say about tables no longer in the version.
+    pub history: TableHistory,
     /// Every problem found.
     pub problems: Vec<ManifestProblem>,
 }
@@ -632,7 +647,10 @@ pub fn inspect(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestReport> {
                         replaying = false;
                     }
                     Ok(edit) if replaying => match version.apply(&edit) {
-                        Ok(v) => version = v,
+                        Ok(v) => {
+                            version = v;
+                            report.history.record(&edit);
+                        }
                         Err(e) => {
                             report.problem(
                                 "bad_edit",

@@ -44,6 +44,7 @@
 
 mod current;
 mod edit;
+mod history;
 mod log;
 mod version;
 
@@ -52,6 +53,7 @@ mod tests;
 
 pub use current::read_current;
 pub use edit::VersionEdit;
+pub use history::{TableHistory, Unreferenced};
 pub use log::{
     inspect, Manifest, ManifestProblem, ManifestReport, FORMAT_VERSION, HEADER_LEN, MAGIC,
     RECORD_HEADER_LEN,

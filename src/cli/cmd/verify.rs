@@ -1,7 +1,8 @@
-//! `nokv verify`: check a workdir (SPEC 5), read-only. Exit 0 clean, 3 problems found, 1 could
-//! not run.
+//! `nokv verify`: check a workdir (SPEC 5), read-only. Exit 0 when there is no damage
+//! (leftovers of a crash print as notes), 3 on damage (or on leftovers with `--strict`), 1
+//! when it could not run.
 
-use crate::verify::{self, VerifyOptions, VerifyReport};
+use crate::verify::{self, Problem, Severity, VerifyOptions, VerifyReport};
 use crate::vfs::RealFs;
 
 use super::require_workdir;
@@ -42,18 +43,45 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
     } else {
         output::print(render(&report))?;
     }
-    if report.ok && report.problems.is_empty() {
-        Ok(())
-    } else {
+    if report.damage > 0 {
+        Err(CliError::Status {
+            code: EXIT_VERIFY_PROBLEMS,
+            message: Some(format!("verify found {}", count(report.damage, "damage"))),
+        })
+    } else if args.strict && report.leftovers > 0 {
         Err(CliError::Status {
             code: EXIT_VERIFY_PROBLEMS,
             message: Some(format!(
-                "verify found {} problem{}",
-                report.problems.len(),
-                if report.problems.len() == 1 { "" } else { "s" }
+                "verify found {} (--strict)",
+                count(report.leftovers, "leftover")
             )),
         })
+    } else {
+        Ok(())
     }
+}
+
+/// `1 leftover`, `2 leftovers`, `3 damage` (a mass noun).
+fn count(n: u64, what: &str) -> String {
+    if n == 1 || what == "damage" {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// One note line per leftover: what a crash left and recovery removes.
+fn notes(problems: &[&Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            let at = p
+                .offset
+                .map(|o| format!(" at offset {o}"))
+                .unwrap_or_default();
+            format!("note: leftover {} {}{at}: {}\n", p.kind, p.file, p.detail)
+        })
+        .collect()
 }
 
 fn render(report: &VerifyReport) -> String {
@@ -65,13 +93,26 @@ fn render(report: &VerifyReport) -> String {
         report.bytes_checked,
         human_bytes(report.bytes_checked)
     );
-    if report.problems.is_empty() && report.ok {
-        return format!("OK: {files} checked (checks: {checks})\n");
+    let (damage, leftovers): (Vec<&Problem>, Vec<&Problem>) = report
+        .problems
+        .iter()
+        .partition(|p| p.severity == Severity::Damage);
+    let notes = notes(&leftovers);
+    let leftover_summary = if leftovers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} (recovery removes them)",
+            count(leftovers.len() as u64, "leftover")
+        )
+    };
+    if damage.is_empty() {
+        return format!("{notes}OK: {files} checked (checks: {checks}){leftover_summary}\n");
     }
     let mut table = output::table(&[
         "kind", "file", "level", "offset", "expected", "actual", "detail",
     ]);
-    for p in &report.problems {
+    for p in &damage {
         table.add_row(vec![
             p.kind.clone(),
             p.file.clone(),
@@ -83,9 +124,8 @@ fn render(report: &VerifyReport) -> String {
         ]);
     }
     format!(
-        "{table}\nFAILED: {} problem{} in {files} checked (checks: {checks})\n",
-        report.problems.len(),
-        if report.problems.len() == 1 { "" } else { "s" },
+        "{table}\n{notes}FAILED: {} in {files} checked (checks: {checks}){leftover_summary}\n",
+        count(damage.len() as u64, "damage"),
     )
 }
 
@@ -116,8 +156,11 @@ mod tests {
             files_checked: 1,
             bytes_checked: 10,
             live: false,
+            damage: 1,
+            leftovers: 0,
             problems: vec![Problem {
                 kind: "checksum_mismatch".into(),
+                severity: Severity::Damage,
                 file: "000012.sst".into(),
                 level: Some(0),
                 offset: Some(4096),
@@ -134,7 +177,7 @@ mod tests {
             "4096",
             "0x1",
             "0x2",
-            "FAILED: 1 problem",
+            "FAILED: 1 damage",
         ] {
             assert!(text.contains(needle), "missing {needle}:\n{text}");
         }
