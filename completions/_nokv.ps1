@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the manifest, tables and WAL for damage (exit 3 when damage is found)')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the current version: checkpoint, counters, levels and tables')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live key in a format `load` reads back losslessly')
+            [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Copy every readable record of a damaged workdir into a fresh one, and report what was lost')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -207,6 +208,18 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'nokv;salvage' {
+            [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'nokv;help' {
             [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Write one key')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value of a key (exit 4 when absent)')
@@ -220,6 +233,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the manifest, tables and WAL for damage (exit 3 when damage is found)')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the current version: checkpoint, counters, levels and tables')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live key in a format `load` reads back losslessly')
+            [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Copy every readable record of a damaged workdir into a fresh one, and report what was lost')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -257,6 +271,9 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;help;export' {
+            break
+        }
+        'nokv;help;salvage' {
             break
         }
         'nokv;help;help' {

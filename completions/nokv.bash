@@ -46,6 +46,9 @@ _nokv() {
             nokv,put)
                 cmd="nokv__subcmd__put"
                 ;;
+            nokv,salvage)
+                cmd="nokv__subcmd__salvage"
+                ;;
             nokv,scan)
                 cmd="nokv__subcmd__scan"
                 ;;
@@ -85,6 +88,9 @@ _nokv() {
             nokv__subcmd__help,put)
                 cmd="nokv__subcmd__help__subcmd__put"
                 ;;
+            nokv__subcmd__help,salvage)
+                cmd="nokv__subcmd__help__subcmd__salvage"
+                ;;
             nokv__subcmd__help,scan)
                 cmd="nokv__subcmd__help__subcmd__scan"
                 ;;
@@ -101,7 +107,7 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +293,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help)
-            opts="put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="put get delete delete-range scan load flush compact stats verify manifest export salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +446,20 @@ _nokv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nokv__subcmd__help__subcmd__salvage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nokv__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -544,6 +564,32 @@ _nokv() {
             ;;
         nokv__subcmd__put)
             opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__salvage)
+            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

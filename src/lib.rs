@@ -6,7 +6,7 @@
 //! over [`cli`]; only `cli` prints.
 //!
 //! Modules, one per concept: [`vfs`] (every file operation), [`wal`], [`memtable`], [`sst`],
-//! [`manifest`], [`flush`], [`db`], [`stats`], [`cli`].
+//! [`manifest`], [`flush`], [`db`], [`stats`], [`verify`], [`salvage`], [`cli`].
 
 pub mod batch;
 pub mod cli;
@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod merge;
 pub mod options;
+pub mod salvage;
 pub mod sst;
 pub mod stats;
 pub mod types;

@@ -26,7 +26,7 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     ),
     (
         3,
-        "verify found damage (or, with --strict, crash leftovers)",
+        "verify found damage (or, with --strict, crash leftovers); salvage lost records",
     ),
     (4, "get: the key is not present"),
     (
@@ -272,6 +272,24 @@ Examples:
   nokv export --format jsonl > dump.jsonl
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
+
+    /// Copy every readable record of a damaged workdir into a fresh one, and report what was lost
+    #[command(after_help = "\
+The workdir is only read, never changed. DEST must not exist or be empty; it becomes an
+ordinary workdir holding, for every key, the newest version that could be read. The report
+(stdout) names every table block that could not be read (table, offset, key range, entry count
+when known) and every WAL range dropped. Keys copied from an older version inside the key
+range of a lost block are listed as suspect: the lost block may have held a newer version or
+a delete of them.
+
+Examples:
+  nokv --workdir /var/lib/kv salvage /var/lib/kv-salvaged
+  nokv salvage rescued --json | jq '.lost[] | {table, offset, entries}'
+  nokv salvage rescued && echo 'nothing lost'
+
+Exit status: 0 nothing was lost, 3 something was lost (see the report), 1 could not run
+(missing workdir, locked by another process, DEST not empty).")]
+    Salvage(SalvageArgs),
 }
 
 /// `put`
@@ -459,6 +477,17 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `salvage`
+#[derive(Debug, Args)]
+pub struct SalvageArgs {
+    /// The fresh workdir to write (must not exist, or be empty)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
 }

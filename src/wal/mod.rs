@@ -359,6 +359,112 @@ pub fn read_segment(
     })
 }
 
+/// Bytes of a segment that [`salvage_segment`] could not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DroppedRange {
+    /// Where the unreadable bytes start.
+    pub offset: u64,
+    /// How many.
+    pub bytes: u64,
+    /// No valid record follows them (what an interrupted append leaves).
+    pub at_tail: bool,
+    /// What was found there.
+    pub reason: String,
+}
+
+/// What [`salvage_segment`] read.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentSalvage {
+    /// Records decoded and handed over.
+    pub records: u64,
+    /// Unreadable ranges, in file order.
+    pub dropped: Vec<DroppedRange>,
+}
+
+/// Reads every intact record of a segment, however damaged: past a bad record it resumes at
+/// the next offset where a whole, checksummed, decodable record starts, and reports the bytes
+/// skipped. A bad header is skipped the same way. For `nokv salvage`; recovery uses the strict
+/// [`read_segment`].
+///
+/// # Errors
+/// I/O errors; an `on_batch` error.
+pub fn salvage_segment(
+    vfs: &dyn Vfs,
+    path: &Path,
+    mut on_batch: impl FnMut(DecodedBatch<'_>) -> Result<()>,
+) -> Result<SegmentSalvage> {
+    let bytes = vfs::read_all(vfs, path)?;
+    let mut out = SegmentSalvage::default();
+    let mut pos = HEADER_LEN as usize;
+    let header = if bytes.len() < HEADER_LEN as usize {
+        Err(format!(
+            "segment header incomplete ({} of {HEADER_LEN} bytes)",
+            bytes.len()
+        ))
+    } else {
+        check_header(path, &bytes, None).map_err(|e| e.to_string())
+    };
+    if let Err(reason) = header {
+        let resume = next_decodable_record(&bytes, 0).unwrap_or(bytes.len());
+        out.dropped.push(DroppedRange {
+            offset: 0,
+            bytes: resume as u64,
+            at_tail: resume == bytes.len(),
+            reason: format!("bad segment header: {reason}"),
+        });
+        pos = resume;
+    }
+    while pos < bytes.len() {
+        if bytes[pos..].iter().all(|&b| b == 0) {
+            out.dropped.push(DroppedRange {
+                offset: pos as u64,
+                bytes: (bytes.len() - pos) as u64,
+                at_tail: true,
+                reason: "zero-filled tail".to_string(),
+            });
+            break;
+        }
+        if let Some(len) = decodable_record_at(&bytes, pos) {
+            let payload = &bytes[pos + RECORD_HEADER_LEN..pos + RECORD_HEADER_LEN + len];
+            if let Ok(decoded) = batch::decode(payload) {
+                on_batch(decoded)?;
+            }
+            out.records += 1;
+            pos += RECORD_HEADER_LEN + len;
+            continue;
+        }
+        let resume = next_decodable_record(&bytes, pos);
+        let end = resume.unwrap_or(bytes.len());
+        out.dropped.push(DroppedRange {
+            offset: pos as u64,
+            bytes: (end - pos) as u64,
+            at_tail: resume.is_none(),
+            reason: "no whole, checksummed record here".to_string(),
+        });
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// The payload length of the whole, checksummed record at `pos` whose payload decodes as a
+/// batch, if there is one.
+fn decodable_record_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    let len = get_u32(bytes, pos)? as usize;
+    let stored = get_u32(bytes, pos + 4)?;
+    let body = pos + RECORD_HEADER_LEN;
+    if len < MIN_PAYLOAD || len > bytes.len().checked_sub(body)? {
+        return None;
+    }
+    let payload = &bytes[body..body + len];
+    (crc32_parts(&[&bytes[pos..pos + 4], payload]) == stored && batch::decode(payload).is_ok())
+        .then_some(len)
+}
+
+/// The first offset after `bad` where a decodable record starts.
+fn next_decodable_record(bytes: &[u8], bad: usize) -> Option<usize> {
+    (bad + 1..bytes.len()).find(|&start| decodable_record_at(bytes, start).is_some())
+}
+
 /// Most payload bytes [`whole_records_after`] hashes before giving up.
 const RESYNC_BUDGET: usize = 64 << 20;
 

@@ -10,6 +10,7 @@ mod get;
 pub(crate) mod load;
 mod manifest;
 mod put;
+mod salvage;
 mod scan;
 mod stats;
 mod verify;
@@ -45,6 +46,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(global, args),
         Command::Manifest(args) => manifest::run(global, args),
         Command::Export(args) => export::run(global, args),
+        Command::Salvage(args) => salvage::run(global, args),
     }
 }
 

@@ -35,11 +35,7 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
         note("nokv: warning: another process holds the workdir; findings may be inconsistent");
     }
     if args.json {
-        let mut value = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
-        if let Some(map) = value.as_object_mut() {
-            map.insert("format_version".into(), 1.into());
-        }
-        output::print_json(&value)?;
+        output::print_report_json(&report)?;
     } else {
         output::print(render(&report))?;
     }
