@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compaction::CompactionTask;
 use crate::filenames::{self, EVENTS, EVENTS_PREVIOUS};
-use crate::types::{FileNumber, TableMeta};
+use crate::types::{FileNumber, TableMeta, TornTail};
 use crate::vfs::{self, Vfs, WritableFile};
 
 /// Default cap of `EVENTS` before it rotates to `EVENTS.1`.
@@ -283,13 +283,15 @@ impl Event {
         Event::new(EventKind::Stall, duration).detail(cause.describe())
     }
 
-    /// Recovery cut `count` torn tails off the WAL.
-    pub fn torn_tails(count: u64) -> Event {
+    /// Recovery dropped a torn tail (an unsynced write a crash cut short): the WAL segment
+    /// truncated there, or the manifest's last edit ignored.
+    pub fn torn_tail(tail: &TornTail) -> Event {
         Event {
-            count,
+            count: 1,
+            bytes_in: tail.bytes_dropped,
             ..Event::new(EventKind::TornTail, Duration::ZERO)
         }
-        .detail("the newest WAL segment ended in a torn record; cut off during recovery")
+        .detail(tail.to_string())
     }
 
     /// The engine stopped taking writes after `cause`.

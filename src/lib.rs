@@ -6,7 +6,7 @@
 //! over [`cli`]; only `cli` prints.
 //!
 //! Modules, one per concept: [`vfs`] (every file operation), [`wal`], [`memtable`], [`sst`],
-//! [`manifest`], [`flush`], [`db`], [`stats`], [`events`], [`cli`].
+//! [`manifest`], [`flush`], [`db`], [`stats`], [`events`], [`verify`], [`salvage`], [`cli`].
 
 pub mod batch;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod merge;
 pub mod options;
+pub mod salvage;
 pub mod sst;
 pub mod stats;
 pub mod types;
@@ -33,4 +34,4 @@ pub use batch::WriteBatch;
 pub use db::{CompactionSummary, Db, FlushSummary, Scan, ScanOptions};
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
-pub use types::{FileNumber, SeqNo, TableMeta, ValueKind};
+pub use types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};

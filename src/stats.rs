@@ -408,6 +408,9 @@ pub struct ManifestStats {
     pub next_file_number: u64,
     /// The last sequence number the manifest records.
     pub last_sequence: u64,
+    /// Torn last records (unsynced edits) ignored during recovery, over the workdir's life.
+    #[serde(default)]
+    pub torn_tails_ignored: u64,
 }
 
 /// The process that published the snapshot.
@@ -705,6 +708,7 @@ mod tests {
             "/manifest/file",
             "/manifest/next_file_number",
             "/manifest/last_sequence",
+            "/manifest/torn_tails_ignored",
             "/session/pid",
             "/session/live",
         ] {

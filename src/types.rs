@@ -98,3 +98,49 @@ impl RangeTombstone {
         self.seq > seq && self.start.as_slice() <= key && key < self.end.as_slice()
     }
 }
+
+/// Which log a torn tail was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TornLog {
+    /// The newest WAL segment: recovery truncated it.
+    Wal,
+    /// The live manifest: recovery ignored the record (and cut it before the next append).
+    Manifest,
+}
+
+/// A torn tail that an open dropped: a bad last record with no valid record after it, what a
+/// crash leaves of an unsynced append (cut short, or torn and reordered by writeback). The
+/// engine never prints; it keeps these for the caller (the CLI warns on stderr) and for
+/// stats and events.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TornTail {
+    /// The log it was found in.
+    pub log: TornLog,
+    /// The file, relative to the workdir (`wal/000011.wal`, `MANIFEST-000004`).
+    pub file: String,
+    /// Where the torn record starts.
+    pub offset: u64,
+    /// Bytes dropped: from `offset` to the end of the file.
+    pub bytes_dropped: u64,
+    /// What was found there.
+    pub reason: String,
+}
+
+impl fmt::Display for TornTail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let action = match self.log {
+            TornLog::Wal => "truncated",
+            TornLog::Manifest => "ignored",
+        };
+        write!(
+            f,
+            "torn tail in {} at offset {} {action}: {} byte{} of an unsynced write dropped ({})",
+            self.file,
+            self.offset,
+            self.bytes_dropped,
+            if self.bytes_dropped == 1 { "" } else { "s" },
+            self.reason
+        )
+    }
+}

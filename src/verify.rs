@@ -16,7 +16,7 @@
 //! 2. `files`: the replayed version against the directory. `missing` (a referenced table is
 //!    absent), `size_mismatch` (expected = size in the manifest, actual = size on disk),
 //!    `orphan` (a table no edit references, or a manifest other than the one `CURRENT`
-//!    names), `temp_file` (a `*.tmp.*` leftover, in the workdir or in `wal/`).
+//!    names), `unaccounted_table` (see below), `temp_file` (a `*.tmp.*` leftover, in the workdir or in `wal/`).
 //! 3. `tables`: [`sst::check_table`] on every referenced table that exists (every block and
 //!    footer checksum, layout, key order, counts; its kinds pass through unchanged, with the
 //!    table's level), then the table's own properties against the manifest's
@@ -33,6 +33,15 @@
 //!    `last_sequence` or the previous record's, or that leaves a gap after them (recovery
 //!    refuses a gap: acknowledged writes are missing); `obsolete_wal` for a segment below the
 //!    checkpoint; `missing` when `wal/` or the checkpoint segment is absent.
+//!
+//! Every problem has a [`Severity`], with `git fsck` as the model (dangling objects are
+//! reported, not failures). `leftover`: what a crash normally leaves and recovery removes
+//! (`temp_file`, `obsolete_wal`, a `torn_tail` of the manifest or of the newest WAL segment,
+//! an `orphan` manifest, and an `orphan` table that no edit published, at or above the
+//! manifest's next file number, or that an edit published and a later one removed). Everything
+//! else is `damage`, including `unaccounted_table`: a table below the next file number that
+//! no edit mentions, the trace of a lost edit ([`manifest::TableHistory`], the rule recovery
+//! applies too). [`VerifyReport::ok`] means no damage: verify agrees with open.
 //!
 //! When the manifest yields no version at all (no `CURRENT`, a missing manifest, a bad
 //! header), `files` and `levels` cannot run; `tables` then checks every table on disk on its
@@ -52,7 +61,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind, CURRENT, LOCK, WAL_DIR};
-use crate::manifest::{self, Version};
+use crate::manifest::{self, TableHistory, Unreferenced, Version};
 use crate::sst;
 use crate::types::{FileNumber, SeqNo, TableMeta};
 use crate::vfs::Vfs;
@@ -65,11 +74,38 @@ pub struct VerifyOptions {
     pub allow_live: bool,
 }
 
+/// How bad a finding is, with `git fsck` as the model (dangling objects are reported, not
+/// failures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// What a crash normally leaves and recovery removes: a temporary of an interrupted
+    /// install, a WAL segment below the checkpoint, a table no edit published (or one an edit
+    /// retired), a superseded manifest, a torn tail of an unsynced write. Open succeeds.
+    Leftover,
+    /// Anything else: open refuses, or data is unreadable or inconsistent.
+    #[default]
+    Damage,
+}
+
+impl Severity {
+    /// `damage` / `leftover`
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Leftover => "leftover",
+            Severity::Damage => "damage",
+        }
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// What is wrong: `checksum_mismatch`, `missing`, `size_mismatch`, `orphan`, `torn_tail`, ...
     pub kind: String,
+    /// `damage` or `leftover`.
+    #[serde(default)]
+    pub severity: Severity,
     /// The file, relative to the workdir (`000012.sst`, `wal/000011.wal`, `CURRENT`).
     pub file: String,
     /// The level of a table, when relevant.
@@ -88,6 +124,7 @@ impl Problem {
     fn new(kind: &str, file: impl Into<String>, detail: impl Into<String>) -> Problem {
         Problem {
             kind: kind.to_string(),
+            severity: Severity::Damage,
             file: file.into(),
             level: None,
             offset: None,
@@ -95,6 +132,12 @@ impl Problem {
             actual: None,
             detail: detail.into(),
         }
+    }
+
+    /// Marks the finding a crash leftover.
+    fn leftover(mut self) -> Problem {
+        self.severity = Severity::Leftover;
+        self
     }
 
     fn at(mut self, offset: Option<u64>) -> Problem {
@@ -117,8 +160,14 @@ impl Problem {
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
-    /// No problem found.
+    /// No damage found (leftovers may have been).
     pub ok: bool,
+    /// Problems of severity `damage`.
+    #[serde(default)]
+    pub damage: u64,
+    /// Problems of severity `leftover`.
+    #[serde(default)]
+    pub leftovers: u64,
     /// Names of the checks that ran: `manifest`, `files`, `tables`, `levels`, `wal`.
     pub checks: Vec<String>,
     /// Files read.
@@ -172,7 +221,13 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path, options: &VerifyOptions) -> Result<Veri
         report.bytes_checked += manifest.file_size;
     }
     for p in &manifest.problems {
-        report.push(Problem::new(p.kind, p.file.clone(), p.detail.clone()).at(p.offset));
+        let problem = Problem::new(p.kind, p.file.clone(), p.detail.clone()).at(p.offset);
+        // A torn last record: an unsynced edit, ignored by recovery.
+        report.push(if p.kind == "torn_tail" {
+            problem.leftover()
+        } else {
+            problem
+        });
     }
     let manifest_clean = manifest.problems.is_empty();
     let manifest_file = manifest.current.clone().unwrap_or_default();
@@ -188,7 +243,15 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path, options: &VerifyOptions) -> Result<Veri
         .collect();
     if let Some(version) = version {
         report.ran("files");
-        check_files(vfs, dir, &names, version, &manifest_file, &mut report);
+        check_files(
+            vfs,
+            dir,
+            &names,
+            version,
+            &manifest.history,
+            &manifest_file,
+            &mut report,
+        );
     } else {
         for name in &names {
             if filenames::parse(name) == Some(FileKind::Temp) && !is_stats_temp(name) {
@@ -234,7 +297,13 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path, options: &VerifyOptions) -> Result<Veri
     report.ran("wal");
     check_wal(vfs, dir, &names, version, manifest_clean, &mut report)?;
 
-    report.ok = report.problems.is_empty();
+    report.damage = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Damage)
+        .count() as u64;
+    report.leftovers = report.problems.len() as u64 - report.damage;
+    report.ok = report.damage == 0;
     Ok(report)
 }
 
@@ -250,6 +319,7 @@ fn temp_problem(file: String) -> Problem {
         file,
         "leftover temporary file (an interrupted install or publish); recovery removes it",
     )
+    .leftover()
 }
 
 /// Check 2: the version against the names in the workdir.
@@ -258,6 +328,7 @@ fn check_files(
     dir: &Path,
     names: &[String],
     version: &Version,
+    history: &TableHistory,
     manifest_file: &str,
     report: &mut VerifyReport,
 ) {
@@ -297,19 +368,67 @@ fn check_files(
     for name in names {
         match filenames::parse(name) {
             Some(FileKind::Table(_) | FileKind::Temp) if in_flight_ok => {}
-            Some(FileKind::Table(n)) if !version.contains(n) => report.push(Problem::new(
-                "orphan",
-                name.clone(),
-                format!("table not referenced by {manifest_file}; recovery removes it"),
-            )),
-            Some(FileKind::Manifest(_)) if name != manifest_file => report.push(Problem::new(
-                "orphan",
-                name.clone(),
-                format!("manifest not named by {CURRENT} (which names {manifest_file})"),
-            )),
+            Some(FileKind::Table(n)) if !version.contains(n) => {
+                report.push(orphan_table(name, n, version, history, manifest_file));
+            }
+            Some(FileKind::Manifest(_)) if name != manifest_file => report.push(
+                Problem::new(
+                    "orphan",
+                    name.clone(),
+                    format!(
+                        "manifest not named by {CURRENT} (which names {manifest_file}), left \
+                         by an interrupted rewrite; recovery removes it"
+                    ),
+                )
+                .leftover(),
+            ),
             Some(FileKind::Temp) if !is_stats_temp(name) => report.push(temp_problem(name.clone())),
             _ => {}
         }
+    }
+}
+
+/// A table on disk that the version does not hold: a leftover unless only a lost edit explains
+/// it (the rule recovery applies, see [`TableHistory`]).
+fn orphan_table(
+    name: &str,
+    number: FileNumber,
+    version: &Version,
+    history: &TableHistory,
+    manifest_file: &str,
+) -> Problem {
+    let next = version.next_file_number;
+    match history.classify(number, version) {
+        Unreferenced::NeverPublished => Problem::new(
+            "orphan",
+            name,
+            format!(
+                "table no edit published (at or above the next file number {next}): an \
+                 interrupted flush, compaction or ingest; recovery removes it"
+            ),
+        )
+        .leftover(),
+        Unreferenced::Retired => Problem::new(
+            "orphan",
+            name,
+            format!(
+                "table {manifest_file} published and later removed (a compacted-away input \
+                 whose deletion was interrupted); recovery removes it"
+            ),
+        )
+        .leftover(),
+        Unreferenced::Unaccounted => Problem::new(
+            "unaccounted_table",
+            name,
+            format!(
+                "table below the next file number {next} that no edit of {manifest_file} \
+                 mentions: an edit that published it may be lost; open refuses"
+            ),
+        )
+        .values(
+            format!("below {next}, mentioned by an edit"),
+            "never mentioned",
+        ),
     }
 }
 
@@ -418,14 +537,17 @@ fn check_wal(
     for name in vfs.list_dir(&wal_dir)? {
         let file = format!("{WAL_DIR}/{name}");
         match filenames::parse(&name) {
-            Some(FileKind::Wal(n)) if n < checkpoint => report.push(Problem::new(
-                "obsolete_wal",
-                file,
-                format!(
-                    "segment below the checkpoint {checkpoint}: its data is in tables; \
-                     recovery removes it"
-                ),
-            )),
+            Some(FileKind::Wal(n)) if n < checkpoint => report.push(
+                Problem::new(
+                    "obsolete_wal",
+                    file,
+                    format!(
+                        "segment below the checkpoint {checkpoint}: its data is in tables; \
+                         recovery removes it"
+                    ),
+                )
+                .leftover(),
+            ),
             Some(FileKind::Wal(n)) => {
                 live.insert(n, file);
             }
@@ -508,9 +630,13 @@ fn check_wal(
                     Problem::new(
                         "torn_tail",
                         file.clone(),
-                        format!("{reason} (an interrupted append; recovery truncates it)"),
+                        format!(
+                            "{reason}: {} bytes of an unsynced append; recovery truncates them",
+                            summary.file_len - offset
+                        ),
                     )
-                    .at(Some(offset)),
+                    .at(Some(offset))
+                    .leftover(),
                 );
             }
             Tail::Torn { offset, reason } => {

@@ -8,7 +8,9 @@
 //!   exited 0) is present with exactly its value;
 //! - no value that was never written appears, no deleted or overwritten value comes back;
 //! - a killed `load` leaves a prefix of its input (its keys and values are fresh);
-//! - `nokv verify` exits 0 after recovery (before it, only crash leftovers may be reported);
+//! - `nokv verify` exits 0 right after a crash, before any reopen (what a crash leaves is
+//!   leftovers, reported with severity `leftover`, never damage), exits 3 then with `--strict`
+//!   exactly when it reported leftovers, and reports nothing at all after recovery;
 //! - no `*.tmp.*` file, unreferenced table or WAL segment below the checkpoint survives a clean
 //!   open, and `stats --json` agrees with the manifest and the WAL directory;
 //! - reopening twice gives the same answer, and a crash during recovery is survived;
@@ -42,6 +44,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const KILL_SYSCALLS: &[&str] = &["fsync", "fdatasync", "renameat2", "rename", "unlink"];
 /// Kinds `verify` may report on a workdir that a crash left behind (recovery clears them).
 const CRASH_LEFTOVERS: &[&str] = &["temp_file", "orphan", "torn_tail", "obsolete_wal"];
+/// verify's exit status when it found damage (or leftovers, with `--strict`).
+const EXIT_VERIFY: i32 = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness and data
@@ -504,22 +508,36 @@ impl Bench {
         Some((run.stdout, map))
     }
 
-    /// Verify before recovery: clean, or only crash leftovers.
+    /// Verify before recovery: exit 0, every finding a crash leftover of severity
+    /// `leftover`; `--strict` exits 3 exactly when there are leftovers.
     fn verify_leftovers_only(&mut self, context: &str) {
         let run = self.nokv(&["verify", "--json"]);
-        match run.code() {
-            Some(0) => {}
-            Some(3) => {
-                let json: Value = serde_json::from_slice(&run.stdout).unwrap_or(Value::Null);
-                let problems = json["problems"].as_array().cloned().unwrap_or_default();
-                for p in problems {
-                    let kind = p["kind"].as_str().unwrap_or("?");
-                    if !CRASH_LEFTOVERS.contains(&kind) {
-                        self.violation(context, format!("verify after crash found {p}"));
-                    }
-                }
+        if run.code() != Some(0) {
+            self.violation(
+                context,
+                format!("verify after crash did not exit 0: {}", run.describe()),
+            );
+            return;
+        }
+        let json: Value = serde_json::from_slice(&run.stdout).unwrap_or(Value::Null);
+        let problems = json["problems"].as_array().cloned().unwrap_or_default();
+        for p in &problems {
+            let kind = p["kind"].as_str().unwrap_or("?");
+            if !CRASH_LEFTOVERS.contains(&kind) || p["severity"] != "leftover" {
+                self.violation(context, format!("verify after crash found {p}"));
             }
-            _ => self.violation(context, format!("verify after crash: {}", run.describe())),
+        }
+        let strict = self.nokv(&["verify", "--strict"]);
+        let expected = if problems.is_empty() { 0 } else { EXIT_VERIFY };
+        if strict.code() != Some(expected) {
+            self.violation(
+                context,
+                format!(
+                    "verify --strict with {} leftovers: expected exit {expected}: {}",
+                    problems.len(),
+                    strict.describe()
+                ),
+            );
         }
     }
 

@@ -414,7 +414,9 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
     let case = format!("{name}: {what}");
     let mut fail = |msg: String| t.failures.push(format!("{case}: {msg}"));
 
-    // verify finds it (on the damaged workdir, before open may repair a torn tail).
+    // verify finds it (on the damaged workdir, before open may repair a torn tail), as damage
+    // or, for what a crash leaves (a torn tail), as a leftover; whether it found damage is
+    // checked against open's verdict below.
     let vfs = damaged_vfs(w, target, damaged.as_deref());
     let mut verify_damage: Option<bool> = None;
     match catch_unwind(AssertUnwindSafe(|| {
@@ -439,7 +441,7 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
             let found = match (boundary_cut, kind) {
                 (true, Kind::Wal) => true,
                 (true, _) => !report.ok,
-                (false, _) => !report.ok && named,
+                (false, _) => named,
             };
             if !found {
                 fail(format!(
@@ -541,15 +543,10 @@ fn run_case(w: &Workdir, target: &Path, kind: Kind, what: &str, damage: &Damage,
     }
 }
 
-/// Kinds of finding that open repairs by itself (a torn tail it truncates, leftovers it
-/// removes); any other finding is damage that open may refuse.
-const REPAIRED_BY_OPEN: [&str; 4] = ["torn_tail", "orphan", "temp_file", "obsolete_wal"];
-
+/// Damage, as verify's severities give it: what makes open refuse (or data unreadable), as
+/// opposed to leftovers that recovery removes.
 fn has_damage(report: &nokv::verify::VerifyReport) -> bool {
-    report
-        .problems
-        .iter()
-        .any(|p| !REPAIRED_BY_OPEN.contains(&p.kind.as_str()))
+    !report.ok
 }
 
 /// verify <=> open over sequence continuity: a workdir with several unflushed WAL segments

@@ -190,6 +190,13 @@ fn a_crash_at_every_operation_of_an_ingest_shows_all_or_nothing() {
             break;
         }
         let survivor = mem.crash_clone();
+        let report =
+            nokv::verify::verify(&survivor, dir, &nokv::verify::VerifyOptions::default()).unwrap();
+        assert!(
+            report.ok,
+            "crash at op {k}, before reopen: {:?}",
+            report.problems
+        );
         let db = Db::open_with_vfs(Arc::new(survivor.clone()), dir, options())
             .unwrap_or_else(|e| panic!("crash at op {k}: reopen failed: {e}"));
         let all = contents(&db);

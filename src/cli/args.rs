@@ -11,7 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exit statuses, documented in `--help` and the man pages.
 pub const EXIT_STATUS: &[(u8, &str)] = &[
-    (0, "success (verify: no problem found)"),
+    (
+        0,
+        "success (verify: no damage found; crash leftovers print as notes)",
+    ),
     (
         1,
         "operational error: I/O error, workdir locked by another process, corruption found on \
@@ -21,7 +24,10 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
         2,
         "usage error: unknown command or flag, bad flag value, bad hex argument",
     ),
-    (3, "verify ran to completion and found problems"),
+    (
+        3,
+        "verify found damage (or, with --strict, crash leftovers); salvage lost records",
+    ),
     (4, "get: the key is not present"),
     (
         5,
@@ -255,15 +261,21 @@ Every metric is listed with --help (and in the man page).",
     )]
     Stats(StatsArgs),
 
-    /// Check the manifest, tables and WAL for damage (exit 3 when problems are found)
+    /// Check the manifest, tables and WAL for damage (exit 3 when damage is found)
     #[command(after_help = "\
+Every problem has a severity. A leftover is what a crash normally leaves and the next open
+removes (a temporary of an interrupted install, a WAL segment below the checkpoint, a table no
+edit published or one a later edit removed, a torn tail of an unsynced write): it prints as a
+note. Anything else is damage: the next open refuses, or data is unreadable.
+
 Examples:
   nokv verify
-  nokv verify --json | jq '.problems[] | .file'
+  nokv verify --json | jq '.problems[] | select(.severity == \"damage\") | .file'
+  nokv verify --strict                  # leftovers fail too (exit 3)
   nokv verify --allow-live              # check while another process holds the workdir
 
-Exit status: 0 clean, 3 problems found, 1 could not run (missing workdir, or locked without
---allow-live).")]
+Exit status: 0 no damage (leftovers are notes), 3 damage found (or leftovers with --strict),
+1 could not run (missing workdir, or locked without --allow-live).")]
     Verify(VerifyArgs),
 
     /// Print the current version: checkpoint, counters, levels and tables
@@ -282,6 +294,23 @@ Examples:
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
 
+    /// Copy every readable record of a damaged workdir into a fresh one, and report what was lost
+    #[command(after_help = "\
+The workdir is only read, never changed. DEST must not exist or be empty; it becomes an
+ordinary workdir holding, for every key, the newest version that could be read. The report
+(stdout) names every table block that could not be read (table, offset, key range, entry count
+when known) and every WAL range dropped. Keys copied from an older version inside the key
+range of a lost block are listed as suspect: the lost block may have held a newer version or
+a delete of them.
+
+Examples:
+  nokv --workdir /var/lib/kv salvage /var/lib/kv-salvaged
+  nokv salvage rescued --json | jq '.lost[] | {table, offset, entries}'
+  nokv salvage rescued && echo 'nothing lost'
+
+Exit status: 0 nothing was lost, 3 something was lost (see the report), 1 could not run
+(missing workdir, locked by another process, DEST not empty).")]
+    Salvage(SalvageArgs),
     /// Show the event history: flushes, compactions, ingests, stalls, torn tails, errors
     #[command(after_help = "\
 Examples:
@@ -652,12 +681,27 @@ pub struct VerifyArgs {
     /// Check even while another process holds the workdir (results may be inconsistent)
     #[arg(long)]
     pub allow_live: bool,
+    /// Exit 3 on crash leftovers too (temporaries, obsolete WAL segments, unpublished tables,
+    /// torn tails), not only on damage
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `manifest`
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `salvage`
+#[derive(Debug, Args)]
+pub struct SalvageArgs {
+    /// The fresh workdir to write (must not exist, or be empty)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -205,6 +205,18 @@ pub fn round_times(value: &mut serde_json::Value) {
     }
 }
 
+/// Prints a serializable report as pretty JSON, with `"format_version": 1` added.
+///
+/// # Errors
+/// As [`print`].
+pub fn print_report_json(report: &impl serde::Serialize) -> Result<(), CliError> {
+    let mut value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("format_version".into(), 1.into());
+    }
+    print_json(&value)
+}
+
 /// A message on stderr. Never fails: a closed stderr is ignored.
 pub fn note(text: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "{text}");

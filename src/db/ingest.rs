@@ -108,7 +108,7 @@ impl Ingest<'_> {
             ));
         }
         if self.current.is_none() {
-            let number = self.inner.alloc_file_number();
+            let number = self.inner.alloc_table_number();
             self.current = Some(TableBuild::create(
                 self.inner.vfs.as_ref(),
                 &self.inner.dir,

@@ -67,12 +67,14 @@
 mod ingest;
 mod read;
 mod recovery;
+#[cfg(test)]
+mod unpublished_tests;
 
 pub use ingest::{Ingest, IngestSummary};
 
 pub use read::ScanOptions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -92,7 +94,7 @@ use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
-use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
+use crate::types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};
 use crate::vfs::{FileLock, RealFs, Vfs};
 use crate::wal::{self, SyncPoint};
 
@@ -179,6 +181,10 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     flush_done: Condvar,
     next_file: AtomicU64,
+    /// Table numbers handed out whose fate is open: neither published by a logged edit nor
+    /// known never to be written. The counter an edit persists stays below all of them
+    /// ([`Inner::persisted_next_file`]).
+    unpublished_tables: Mutex<BTreeSet<u64>>,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -191,6 +197,9 @@ pub(crate) struct Inner {
     metrics: FlushMetrics,
     segments_removed: AtomicU64,
     torn_tails_truncated: AtomicU64,
+    manifest_torn_tails_ignored: AtomicU64,
+    /// The torn tails this open dropped, for the caller's warning.
+    torn_tails: Vec<TornTail>,
     started_at: u64,
     /// Serializes compactions; holds each level's round-robin cursor.
     compaction: Mutex<Vec<Vec<u8>>>,
@@ -282,8 +291,8 @@ impl Db {
             opts.events_max_bytes
         };
         let events = EventLog::open(Arc::clone(&vfs), dir, events_cap, opts.background_flush);
-        if recovered.torn_tails > 0 {
-            events.record(Event::torn_tails(recovered.torn_tails));
+        for tail in &recovered.torn_tails {
+            events.record(Event::torn_tail(tail));
         }
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
@@ -316,6 +325,7 @@ impl Db {
             }),
             flush_done: Condvar::new(),
             next_file: AtomicU64::new(recovered.next_file.0),
+            unpublished_tables: Mutex::new(BTreeSet::new()),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -327,8 +337,13 @@ impl Db {
                 previous.wal.segments_removed + recovered.segments_removed,
             ),
             torn_tails_truncated: AtomicU64::new(
-                previous.wal.torn_tails_truncated + recovered.torn_tails,
+                previous.wal.torn_tails_truncated + count_torn(&recovered.torn_tails, TornLog::Wal),
             ),
+            manifest_torn_tails_ignored: AtomicU64::new(
+                previous.manifest.torn_tails_ignored
+                    + count_torn(&recovered.torn_tails, TornLog::Manifest),
+            ),
+            torn_tails: recovered.torn_tails,
             started_at: stats::unix_now(),
             compaction: Mutex::new(vec![Vec::new(); crate::manifest::NUM_LEVELS]),
             compaction_stats: Mutex::new(CompactionStats {
@@ -507,6 +522,13 @@ impl Db {
         Ok(FlushSummary { tables })
     }
 
+    /// The torn tails this open dropped (an unsynced manifest edit ignored, the newest WAL
+    /// segment's torn last record truncated), each with the bytes dropped: the engine never
+    /// prints, so the caller warns (the CLI on stderr).
+    pub fn torn_tails(&self) -> &[TornTail] {
+        &self.inner.torn_tails
+    }
+
     /// The current stats snapshot.
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats(true)
@@ -665,6 +687,44 @@ impl Inner {
 
     fn alloc_file_number(&self) -> FileNumber {
         FileNumber(self.next_file.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// A number for a table, held unpublished until [`Inner::settle_table_numbers`].
+    fn alloc_table_number(&self) -> FileNumber {
+        let mut unpublished = self.lock_unpublished();
+        let number = self.alloc_file_number();
+        unpublished.insert(number.0);
+        number
+    }
+
+    /// Table numbers that are now published (their edit is logged) or will never name a
+    /// file. A number whose file a failure may have left on disk is never settled: the
+    /// persisted counter then stays below it, and the leftover reads as never published.
+    fn settle_table_numbers(&self, numbers: impl IntoIterator<Item = FileNumber>) {
+        let mut unpublished = self.lock_unpublished();
+        for number in numbers {
+            unpublished.remove(&number.0);
+        }
+    }
+
+    /// The file-number counter an edit may persist: the next number, or the lowest table
+    /// number still unpublished (other than `publishing`, the edit's own tables) if lower.
+    /// So a table on disk below the manifest's counter that no edit mentions can only be a
+    /// lost edit, never an interrupted flush, compaction or ingest (`manifest::TableHistory`).
+    fn persisted_next_file(&self, publishing: &[FileNumber]) -> FileNumber {
+        let unpublished = self.lock_unpublished();
+        let next = self.next_file.load(Ordering::SeqCst);
+        let lowest = unpublished
+            .iter()
+            .copied()
+            .find(|n| !publishing.iter().any(|p| p.0 == *n));
+        FileNumber(lowest.map_or(next, |n| n.min(next)))
+    }
+
+    fn lock_unpublished(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        self.unpublished_tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn write(&self, batch: &mut WriteBatch) -> Result<()> {
@@ -897,7 +957,7 @@ impl Inner {
             block_size: self.opts.block_size,
             bloom_bits_per_key: self.opts.bloom_bits_per_key,
         };
-        let number = self.alloc_file_number();
+        let number = self.alloc_table_number();
         let meta = flush::write_table(
             self.vfs.as_ref(),
             &self.dir,
@@ -946,6 +1006,8 @@ impl Inner {
         // sorts it out (a referenced table, or an orphan).
         let added: Vec<(FileNumber, Arc<Table>)> = table.map(|t| (number, t)).into_iter().collect();
         let installed = self.commit(&mut state, &edit, added, Some(memtable))?;
+        // Published, or (an empty memtable) never written.
+        self.settle_table_numbers([number]);
         if let Some(meta) = &meta {
             self.metrics
                 .built(installed.duration_since(dequeued), meta.size, meta.entries);
@@ -984,6 +1046,12 @@ impl Inner {
         let current = self.read_view();
         // An edit that would break a level invariant fails here, before it is logged: the
         // tree on disk stays as it was.
+        let publishing: Vec<FileNumber> = edit.added.iter().map(|(_, m)| m.number).collect();
+        let mut edit = edit.clone();
+        if edit.next_file_number.is_some() {
+            edit.next_file_number = Some(self.persisted_next_file(&publishing));
+        }
+        let edit = &edit;
         let version = current
             .version
             .apply_checked(edit)
@@ -998,6 +1066,7 @@ impl Inner {
             self.poison_locked(format!("manifest append failed: {err}"));
             return Err(err);
         }
+        self.settle_table_numbers(publishing);
         let durable = Instant::now();
         {
             let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
@@ -1054,7 +1123,7 @@ impl Inner {
         }
         let number = self.alloc_file_number();
         let mut version = (*self.read_view().version).clone();
-        version.next_file_number = FileNumber(self.next_file.load(Ordering::SeqCst));
+        version.next_file_number = self.persisted_next_file(&[]);
         let old = self.dir.join(state.manifest.file_name());
         state.manifest = Manifest::create(
             Arc::clone(&self.vfs),
@@ -1184,12 +1253,17 @@ impl Inner {
             block_size: self.opts.block_size,
             bloom_bits_per_key: self.opts.bloom_bits_per_key,
         };
+        let mut allocated = Vec::new();
         let outputs = compaction::run(
             self.vfs.as_ref(),
             &self.dir,
             task,
             &view.tables,
-            || self.alloc_file_number(),
+            || {
+                let number = self.alloc_table_number();
+                allocated.push(number);
+                number
+            },
             self.opts.durability,
             table_options,
             self.opts.target_file_size,
@@ -1229,6 +1303,7 @@ impl Inner {
         let committed = self.commit(&mut state, &edit, opened, None);
         state.compacting = None;
         committed?;
+        self.settle_table_numbers(allocated);
         drop(state);
         if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
             if let Some(slot) = cursor.get_mut(task.level as usize) {
@@ -1303,6 +1378,8 @@ impl Inner {
         snapshot.wal.checkpoint = view.version.wal_checkpoint.0;
         snapshot.wal.segments_removed = self.segments_removed.load(Ordering::Relaxed);
         snapshot.wal.torn_tails_truncated = self.torn_tails_truncated.load(Ordering::Relaxed);
+        snapshot.manifest.torn_tails_ignored =
+            self.manifest_torn_tails_ignored.load(Ordering::Relaxed);
         snapshot.lsm = lsm_stats(&view.version);
         snapshot.compaction = self
             .compaction_stats
@@ -1366,4 +1443,8 @@ pub(crate) fn visible(kind: ValueKind, value: Vec<u8>) -> Option<Vec<u8>> {
         ValueKind::Put => Some(value),
         ValueKind::Delete | ValueKind::RangeDelete => None,
     }
+}
+
+fn count_torn(tails: &[TornTail], log: TornLog) -> u64 {
+    tails.iter().filter(|t| t.log == log).count() as u64
 }

@@ -1,7 +1,8 @@
 //! Open and recovery (SPEC 2.3), in this order:
 //!
 //! 1. take `LOCK`;
-//! 2. read `CURRENT` and replay the manifest (a torn last record is cut off; corruption fails);
+//! 2. read `CURRENT` and replay the manifest (a torn last record, bad with no valid record
+//!    after it, is ignored and cut off; corruption fails);
 //!    a directory with nokv data or unknown files but no `CURRENT` is refused, never
 //!    re-initialised;
 //! 3. open every table the manifest references, checking size, footer, index, filter and
@@ -9,13 +10,15 @@
 //!    is changed;
 //! 4. remove WAL segments below the checkpoint and WAL temporaries;
 //! 5. replay WAL segments at or after the checkpoint in order: a torn tail in the newest is
-//!    truncated, any other damage fails the open, and so does a gap in the sequence numbers
+//!    truncated (each torn tail dropped is returned as a [`TornTail`] for the caller's warning), any other damage fails the open, and so does a gap in the sequence numbers
 //!    (from the manifest's last sequence on), which shows acknowledged writes are missing (a
 //!    deleted segment, or a manifest that lost its last edits); older segments become
 //!    immutable memtables to flush again, the newest stays the active segment and keeps
 //!    receiving appends;
 //! 6. only then remove the other crash leftovers: temporaries, tables no manifest edit
-//!    references, superseded manifests (after a failed replay they stay, for inspection).
+//!    references, superseded manifests (after a failed replay they stay, for inspection). A
+//!    table below the manifest's next file number that no edit mentions is not a leftover
+//!    but the trace of a lost edit ([`manifest::TableHistory`]): the open fails in step 3.
 //!
 //! The next file number is above every number any file in the workdir carries, temporaries
 //! included, so no number is handed out twice.
@@ -28,10 +31,10 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind};
 use crate::flush::FlushTask;
-use crate::manifest::{self, Manifest, Version};
+use crate::manifest::{self, Manifest, Unreferenced, Version};
 use crate::memtable::{MemValue, Memtable};
 use crate::sst::{BlockCache, Table};
-use crate::types::{FileNumber, SeqNo};
+use crate::types::{FileNumber, SeqNo, TornLog, TornTail};
 use crate::vfs::{FileLock, Vfs};
 use crate::wal::{self, Tail};
 
@@ -47,7 +50,8 @@ pub(super) struct Recovered {
     pub next_file: FileNumber,
     pub wal_segments: BTreeMap<FileNumber, u64>,
     pub segments_removed: u64,
-    pub torn_tails: u64,
+    /// Torn tails dropped: the manifest's (ignored) and the newest WAL segment's (truncated).
+    pub torn_tails: Vec<TornTail>,
 }
 
 pub(super) fn recover(
@@ -108,9 +112,22 @@ pub(super) fn recover(
             }
             Some(FileKind::Table(n)) => {
                 max_seen = max_seen.max(n.0);
-                if !version.contains(n) {
-                    leftovers.push(path);
+                if version.contains(n) {
+                    continue;
                 }
+                if manifest.history().classify(n, &version) == Unreferenced::Unaccounted {
+                    return Err(Error::corruption(
+                        &dir.join(manifest.file_name()),
+                        0,
+                        format!(
+                            "{name} is below the next file number {} but no edit mentions it: \
+                             an edit that published it may be lost; the workdir was left \
+                             untouched (nokv salvage copies what is readable)",
+                            version.next_file_number
+                        ),
+                    ));
+                }
+                leftovers.push(path);
             }
             Some(FileKind::Manifest(n)) => {
                 max_seen = max_seen.max(n.0);
@@ -159,7 +176,7 @@ pub(super) fn recover(
     // replayed record: a gap means acknowledged writes are missing (a WAL segment deleted, or
     // a manifest that lost its last edits, whose tables recovery would then drop as orphans).
     let mut next_seq = version.last_sequence.0.saturating_add(1);
-    let mut torn_tails = 0;
+    let mut torn_tails: Vec<TornTail> = manifest.dropped_tail().cloned().into_iter().collect();
     let mut replayed: Vec<(Arc<Memtable>, u64)> = Vec::new();
     let mut active: Option<(Arc<Memtable>, u64)> = None;
     for (i, &number) in segments.iter().enumerate() {
@@ -201,8 +218,14 @@ pub(super) fn recover(
         let memtable = Arc::new(Memtable::from_log(number, entries));
         match summary.tail {
             Tail::Clean => {}
-            Tail::Torn { .. } if newest => {
-                torn_tails += 1;
+            Tail::Torn { offset, reason } if newest => {
+                torn_tails.push(TornTail {
+                    log: TornLog::Wal,
+                    file: format!("{}/{}", filenames::WAL_DIR, filenames::wal_name(number)),
+                    offset,
+                    bytes_dropped: summary.file_len - summary.valid_len,
+                    reason,
+                });
                 if summary.valid_len < wal::HEADER_LEN {
                     // Not even a whole header: the segment never held a record.
                     vfs.remove_file(&path)?;

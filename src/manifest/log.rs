@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use super::current::{is_not_found, read_current, write_current};
 use super::edit::VersionEdit;
+use super::history::TableHistory;
 use super::version::Version;
 use crate::codec::{crc32, get_u32, put_u32};
 use crate::error::{Error, Result};
 use crate::filenames::{self, manifest_name, FileKind, CURRENT};
-use crate::types::FileNumber;
+use crate::types::{FileNumber, TornLog, TornTail};
 use crate::vfs::{read_all, Vfs, WritableFile};
 
 /// First eight bytes of every manifest.
@@ -145,11 +146,10 @@ impl<'a> Records<'a> {
         let stored = get_u32(rest, 4).unwrap_or_default();
         let body = &rest[RECORD_HEADER_LEN..];
         if len == 0 {
-            return Step::Bad {
-                kind: "bad_record",
-                offset,
-                detail: "zero-length record (no edit is empty)".to_string(),
-            };
+            return self.bad_or_torn(
+                "bad_record",
+                "zero-length record (no edit is empty)".to_string(),
+            );
         }
         if len > body.len() {
             // Either the write was cut short (torn) or the length field is damaged. A damaged
@@ -177,18 +177,59 @@ impl<'a> Records<'a> {
         let payload = &body[..len];
         let actual = crc32(payload);
         if actual != stored {
-            return Step::Bad {
-                kind: "checksum_mismatch",
-                offset,
-                detail: format!(
+            return self.bad_or_torn(
+                "checksum_mismatch",
+                format!(
                     "record checksum mismatch: stored {stored:08x}, computed {actual:08x} over \
                      {len} bytes"
                 ),
-            };
+            );
         }
         self.pos += RECORD_HEADER_LEN + len;
         Step::Record { offset, payload }
     }
+
+    /// A bad record at `self.pos`: a torn tail when no valid record follows it (an unsynced
+    /// append cut short or torn by writeback: a zeroed header with its payload written, a
+    /// payload partly written), corruption when one does (truncating would drop it).
+    fn bad_or_torn(&self, kind: &'static str, detail: String) -> Step<'a> {
+        let offset = self.pos as u64;
+        match valid_record_after(self.bytes, self.pos) {
+            Some(at) => Step::Bad {
+                kind,
+                offset,
+                detail: format!("{detail}, with a valid record after it at offset {at}"),
+            },
+            None => Step::Torn { offset, detail },
+        }
+    }
+}
+
+/// Most payload bytes [`valid_record_after`] hashes before giving up (and calling what it
+/// has not read a valid record, so that a huge damaged manifest is refused, not cut).
+const RESYNC_BUDGET: usize = 64 << 20;
+
+/// The offset of the first complete, checksummed, non-empty record that starts after
+/// `bad`, if there is one.
+fn valid_record_after(bytes: &[u8], bad: usize) -> Option<u64> {
+    let mut budget = RESYNC_BUDGET;
+    let last_start = bytes.len().checked_sub(RECORD_HEADER_LEN + 1)?;
+    for start in bad + 1..=last_start {
+        let len = get_u32(bytes, start).unwrap_or_default() as usize;
+        let body = start + RECORD_HEADER_LEN;
+        if len == 0 || len > bytes.len() - body {
+            continue;
+        }
+        if len > budget {
+            return Some(start as u64);
+        }
+        budget -= len;
+        let stored = get_u32(bytes, start + 4).unwrap_or_default();
+        if crc32(&bytes[body..body + len]) == stored {
+            return Some(start as u64);
+        }
+    }
+    None
 }
 
 /// The length of the shortest non-empty prefix of `body` whose CRC32 is `crc`, if any.
@@ -217,6 +258,10 @@ pub struct Manifest {
     /// A torn tail found by [`Manifest::open_keeping_tail`], not cut yet: the file still
     /// runs past `size`. Cut before the next append.
     torn_tail: bool,
+    /// The torn tail this open found (kept after it is cut, for the caller's warning).
+    dropped_tail: Option<TornTail>,
+    /// The table numbers the replayed records mention.
+    history: TableHistory,
 }
 
 impl fmt::Debug for Manifest {
@@ -297,6 +342,8 @@ impl Manifest {
             edits: 1,
             poisoned: None,
             torn_tail: false,
+            dropped_tail: None,
+            history: TableHistory::default(),
         })
     }
 
@@ -353,7 +400,8 @@ impl Manifest {
         let mut version = Version::empty();
         let mut edits = 0u64;
         let mut records = Records::new(&bytes);
-        let mut torn_tail = false;
+        let mut dropped_tail = None;
+        let mut history = TableHistory::default();
         let size = loop {
             match records.next_step() {
                 Step::Record { offset, payload } => {
@@ -363,11 +411,18 @@ impl Manifest {
                     version = version.apply(&edit).map_err(|e| {
                         Error::corruption(&path, offset, format!("edit does not apply: {e}"))
                     })?;
+                    history.record(&edit);
                     edits += 1;
                 }
                 Step::End => break bytes.len() as u64,
-                Step::Torn { offset, .. } => {
-                    torn_tail = true;
+                Step::Torn { offset, detail } => {
+                    dropped_tail = Some(TornTail {
+                        log: TornLog::Manifest,
+                        file: name.clone(),
+                        offset,
+                        bytes_dropped: bytes.len() as u64 - offset,
+                        reason: detail,
+                    });
                     break offset;
                 }
                 Step::Bad { offset, detail, .. } => {
@@ -385,7 +440,9 @@ impl Manifest {
                 size,
                 edits,
                 poisoned: None,
-                torn_tail,
+                torn_tail: dropped_tail.is_some(),
+                dropped_tail,
+                history,
             },
             version,
         ))
@@ -436,6 +493,17 @@ impl Manifest {
                 Err(err)
             }
         }
+    }
+
+    /// What the replayed records say about tables no longer in the version. (Only as read
+    /// at open: edits appended since are not in it.)
+    pub fn history(&self) -> &TableHistory {
+        &self.history
+    }
+
+    /// The torn tail this open found and ignored, if any.
+    pub fn dropped_tail(&self) -> Option<&TornTail> {
+        self.dropped_tail.as_ref()
     }
 
     /// `MANIFEST-000004`
@@ -492,6 +560,8 @@ pub struct ManifestReport {
     pub records: u64,
     /// Offset of an incomplete last record (or all-zero tail).
     pub torn_tail: Option<u64>,
+    /// What the replayed records say about tables no longer in the version.
+    pub history: TableHistory,
     /// Every problem found.
     pub problems: Vec<ManifestProblem>,
 }
@@ -577,7 +647,10 @@ pub fn inspect(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestReport> {
                         replaying = false;
                     }
                     Ok(edit) if replaying => match version.apply(&edit) {
-                        Ok(v) => version = v,
+                        Ok(v) => {
+                            version = v;
+                            report.history.record(&edit);
+                        }
                         Err(e) => {
                             report.problem(
                                 "bad_edit",

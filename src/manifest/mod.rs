@@ -26,11 +26,15 @@
 //!   0                                                                 end
 //! ```
 //!
-//! Reading the log tells a torn tail from corruption:
+//! Reading the log tells a torn tail from corruption (the rule of RocksDB's point-in-time
+//! recovery: a bad last record after which no valid record follows is an unsynced write):
 //! - torn (ignored, and truncated away by [`Manifest::open`]): fewer than 8 bytes of record
-//!   header left, a payload that runs past the end of the file, or a tail of only zero bytes;
-//! - corruption (the open fails, naming the file and the record's offset): a complete record
-//!   whose checksum does not match, a zero length, a length running past the end when the
+//!   header left, a payload that runs past the end of the file, a tail of only zero bytes, or
+//!   a zero length or checksum mismatch with no complete checksummed record anywhere after it
+//!   (writeback may tear or reorder an unsynced append: its header zeroed, its payload
+//!   written);
+//! - corruption (the open fails, naming the file and the record's offset): a zero length or a
+//!   checksum mismatch with a valid record after it, a length running past the end when the
 //!   bytes present do checksum (the length field is damaged, not the write), an undecodable
 //!   payload, or an edit that does not apply to the version before it.
 //!
@@ -40,6 +44,7 @@
 
 mod current;
 mod edit;
+mod history;
 mod log;
 mod version;
 
@@ -48,6 +53,7 @@ mod tests;
 
 pub use current::read_current;
 pub use edit::VersionEdit;
+pub use history::{TableHistory, Unreferenced};
 pub use log::{
     inspect, Manifest, ManifestProblem, ManifestReport, FORMAT_VERSION, HEADER_LEN, MAGIC,
     RECORD_HEADER_LEN,

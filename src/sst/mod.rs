@@ -135,16 +135,19 @@ mod cache;
 mod check;
 mod format;
 mod reader;
+mod salvage;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
+pub use block::EntryRef;
 pub use bloom::key_hash;
 pub use cache::BlockCache;
 pub use check::{check_table, TableCheck, TableProblem};
 pub use format::{FOOTER_LEN, FORMAT_VERSION, MAGIC};
 pub use reader::{Table, TableIter, TableProperties, TableRevIter};
+pub use salvage::{salvage_table, LostBlock, TableSalvage};
 pub use writer::TableWriter;
 
 use crate::options::Options;

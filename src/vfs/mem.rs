@@ -10,6 +10,9 @@
 //! - The namespace is a map path -> inode (the current view) plus a *durable* map. A file's
 //!   directory entry (create, rename, remove) reaches the durable map only when
 //!   [`Vfs::sync_dir`] is called on its parent directory.
+//! - Writeback may also have reached any subset of a file's unsynced pages, torn and out of
+//!   order ([`MemVfs::torn_crash_clone`], like LazyFS's torn-seq and torn-op faults): each
+//!   unsynced page is written, zeroed, or lost.
 //! - Simplification: directories themselves are durable as soon as
 //!   [`Vfs::create_dir_all`] returns (the real implementation fsyncs them and their parent),
 //!   and directories are never removed.
@@ -72,7 +75,7 @@ impl State {
     fn fork<'a>(
         entries: impl Iterator<Item = (&'a PathBuf, &'a InodeRef)>,
         dirs: &BTreeSet<PathBuf>,
-        content: impl Fn(&Inode) -> Vec<u8>,
+        content: impl Fn(&Path, &Inode) -> Vec<u8>,
     ) -> State {
         let mut copies: HashMap<*const Mutex<Inode>, InodeRef> = HashMap::new();
         let mut files = BTreeMap::new();
@@ -80,7 +83,7 @@ impl State {
             let copy = copies
                 .entry(Arc::as_ptr(inode))
                 .or_insert_with(|| {
-                    let data = content(&lock_inode(inode));
+                    let data = content(path, &lock_inode(inode));
                     let synced_len = data.len();
                     Arc::new(Mutex::new(Inode { data, synced_len }))
                 })
@@ -94,6 +97,26 @@ impl State {
             locks: HashSet::new(),
         }
     }
+}
+
+/// What writeback did with one unsynced page before a power loss
+/// ([`MemVfs::torn_crash_clone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageWriteback {
+    /// The page reached the disk as written.
+    Written,
+    /// The file size reached the disk, the page's data did not: it reads as zeros.
+    Zeroed,
+    /// Neither: the page is gone (zeros if a later page of the file survives).
+    Lost,
+}
+
+/// The page numbers of `inode` that hold unsynced bytes.
+fn unsynced_page_range(inode: &Inode, page_size: usize) -> std::ops::Range<usize> {
+    if inode.data.len() <= inode.synced_len {
+        return 0..0;
+    }
+    inode.synced_len / page_size..inode.data.len().div_ceil(page_size)
 }
 
 /// An in-memory filesystem that models power loss. A cheap handle: clones share one
@@ -139,9 +162,68 @@ impl MemVfs {
     /// namespace, each file holding only its synced bytes. No locks are held in it.
     pub fn crash_clone(&self) -> MemVfs {
         let state = self.state();
-        Self::from_state(State::fork(state.durable.iter(), &state.dirs, |inode| {
-            inode.data[..inode.synced_len].to_vec()
-        }))
+        Self::from_state(State::fork(
+            state.durable.iter(),
+            &state.dirs,
+            |_, inode| inode.data[..inode.synced_len].to_vec(),
+        ))
+    }
+
+    /// The files a power loss now would keep an entry for whose bytes are not all synced,
+    /// each with its number of unsynced pages of `page_size` bytes (the pages overlapping
+    /// the unsynced bytes, counted from the one holding the first unsynced byte). Sorted by
+    /// path. These are the pages [`MemVfs::torn_crash_clone`] decides the fate of.
+    pub fn unsynced_pages(&self, page_size: usize) -> Vec<(PathBuf, usize)> {
+        let page_size = page_size.max(1);
+        let state = self.state();
+        state
+            .durable
+            .iter()
+            .filter_map(|(path, inode)| {
+                let inode = lock_inode(inode);
+                let pages = unsynced_page_range(&inode, page_size).len();
+                (pages > 0).then(|| (path.clone(), pages))
+            })
+            .collect()
+    }
+
+    /// What survives a power loss now when writeback had reached only some of the unsynced
+    /// pages, torn and in any order (LazyFS's torn-seq and torn-op faults): like
+    /// [`MemVfs::crash_clone`], but for each unsynced page (index as in
+    /// [`MemVfs::unsynced_pages`]) `fate(path, index)` decides what the disk holds:
+    /// - [`PageWriteback::Written`]: the page's bytes as written;
+    /// - [`PageWriteback::Zeroed`]: zeros (the file size reached the disk, the data not);
+    /// - [`PageWriteback::Lost`]: nothing; the file ends at the last page written or zeroed
+    ///   (or at its synced length), and a lost page before such a page reads as zeros.
+    ///
+    /// Synced bytes always survive, also in a page whose unsynced part is lost.
+    pub fn torn_crash_clone(
+        &self,
+        page_size: usize,
+        fate: impl Fn(&Path, usize) -> PageWriteback,
+    ) -> MemVfs {
+        let page_size = page_size.max(1);
+        let state = self.state();
+        Self::from_state(State::fork(
+            state.durable.iter(),
+            &state.dirs,
+            |path, inode| {
+                let mut data = inode.data[..inode.synced_len].to_vec();
+                for (index, page) in unsynced_page_range(inode, page_size).enumerate() {
+                    let from = (page * page_size).max(inode.synced_len);
+                    let to = ((page + 1) * page_size).min(inode.data.len());
+                    match fate(path, index) {
+                        PageWriteback::Lost => {}
+                        PageWriteback::Written => {
+                            data.resize(from, 0);
+                            data.extend_from_slice(&inode.data[from..to]);
+                        }
+                        PageWriteback::Zeroed => data.resize(to, 0),
+                    }
+                }
+                data
+            },
+        ))
     }
 
     /// A new, independent filesystem holding what survives `kill -9` now: the current
@@ -149,7 +231,7 @@ impl MemVfs {
     /// it.
     pub fn process_crash_clone(&self) -> MemVfs {
         let state = self.state();
-        Self::from_state(State::fork(state.files.iter(), &state.dirs, |inode| {
+        Self::from_state(State::fork(state.files.iter(), &state.dirs, |_, inode| {
             inode.data.clone()
         }))
     }
@@ -539,6 +621,43 @@ mod tests {
             killed.crash_clone().read_file("db/a").unwrap(),
             b"hello world"
         );
+    }
+
+    #[test]
+    fn torn_writeback_keeps_any_subset_of_unsynced_pages() {
+        let fs = fs();
+        let f = fs.create_new(&p("db/a")).unwrap();
+        fs.sync_dir(&p("db")).unwrap();
+        f.append(b"0123456").unwrap();
+        f.sync().unwrap();
+        // At page size 4 the unsynced pages are 4..8 (only "7" unsynced), 8..12, 12..16, 16..20.
+        f.append(b"789abcdefghij").unwrap();
+        assert_eq!(fs.unsynced_pages(4), vec![(p("db/a"), 4)]);
+        use PageWriteback::{Lost, Written, Zeroed};
+        let clone = |fates: [PageWriteback; 4]| {
+            fs.torn_crash_clone(4, |_, i| fates[i])
+                .read_file("db/a")
+                .unwrap()
+        };
+        assert_eq!(clone([Written; 4]), b"0123456789abcdefghij");
+        assert_eq!(clone([Lost; 4]), b"0123456");
+        let mut zeroed = b"0123456".to_vec();
+        zeroed.resize(20, 0);
+        assert_eq!(clone([Zeroed; 4]), zeroed);
+        // The first unsynced page lost, a later one written: a hole of zeros before it.
+        assert_eq!(clone([Lost, Written, Lost, Lost]), b"0123456\x0089ab");
+        assert_eq!(clone([Lost, Lost, Written, Lost]), b"0123456\0\0\0\0\0cdef");
+        let mut tail_zeroed = b"01234567".to_vec();
+        tail_zeroed.resize(20, 0);
+        assert_eq!(clone([Written, Lost, Lost, Zeroed]), tail_zeroed);
+        // Only entries a power loss keeps, and synced files have no unsynced pages.
+        let g = fs.create_new(&p("db/b")).unwrap();
+        g.append(b"unlisted").unwrap();
+        assert_eq!(fs.unsynced_pages(4).len(), 1);
+        assert!(fs
+            .torn_crash_clone(4, |_, _| Written)
+            .read_file("db/b")
+            .is_none());
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod mem;
 mod real;
 
 pub use fault::{FaultAction, FaultRule, FaultVfs, Op, OpKind, OpSelector};
-pub use mem::MemVfs;
+pub use mem::{MemVfs, PageWriteback};
 pub use real::RealFs;
 
 use std::fmt;

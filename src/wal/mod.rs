@@ -18,13 +18,14 @@
 //! `sync_writes` the engine then calls [`Writer::sync_to`], where concurrent writers share one
 //! fsync (group commit).
 //!
-//! Reading tells a torn tail from corruption ([`read_segment`]): an incomplete last record, a
-//! zero-filled tail (even one starting inside a record or inside the header), or a checksum
-//! mismatch on the very last record (or the last before a zero-filled tail) are a torn tail (what a
-//! crash during an append leaves); a checksum mismatch with more bytes after it, a length
-//! running past the end with whole checksummed records after it (a damaged length field:
-//! truncating would drop them), or a record whose checksum matches but whose payload does not
-//! decode, is corruption.
+//! Reading tells a torn tail from corruption ([`read_segment`]), by the rule of RocksDB's
+//! point-in-time recovery: a bad record (incomplete, a length running past the end, a checksum
+//! mismatch) after which no valid record follows, or a zero-filled tail (even one starting
+//! inside a record or inside the header), is a torn tail: what a crash leaves of an unsynced
+//! append, cut short or torn and reordered by writeback (its first page lost as zeros, a later
+//! page written). A bad record with a valid record after it (truncating would drop that
+//! record), or a record whose checksum matches but whose payload does not decode, is
+//! corruption.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -384,21 +385,9 @@ pub fn read_segment(
                 "record of {len} bytes runs past the end ({} bytes left)",
                 remaining - RECORD_HEADER_LEN
             );
-            // An interrupted append leaves part of one record; whole records after it mean
-            // the length field is damaged, and truncating here would drop them.
-            break match whole_records_after(&bytes, pos) {
-                Some(at) => Tail::Corrupt {
-                    offset: pos as u64,
-                    reason: format!(
-                        "{reason}, yet whole records run from offset {at} to the end: the \
-                         length field is damaged"
-                    ),
-                },
-                None => Tail::Torn {
-                    offset: pos as u64,
-                    reason,
-                },
-            };
+            // An interrupted append leaves part of one record; a whole record after it means
+            // the length field is damaged, and truncating here would drop it.
+            break torn_unless_followed(&bytes, pos, reason);
         }
         let end = pos + RECORD_HEADER_LEN + len;
         let payload = &bytes[pos + RECORD_HEADER_LEN..end];
@@ -407,19 +396,10 @@ pub fn read_segment(
             let reason = format!(
                 "record checksum mismatch (stored {stored_crc:#010x}, computed {actual_crc:#010x})"
             );
-            // The last record, or one whose end is followed only by zeros: an append cut
-            // short by a crash (a zero-filled tail may start inside this record).
-            break if bytes[end..].iter().all(|&b| b == 0) {
-                Tail::Torn {
-                    offset: pos as u64,
-                    reason,
-                }
-            } else {
-                Tail::Corrupt {
-                    offset: pos as u64,
-                    reason,
-                }
-            };
+            // No valid record after it: an unsynced append cut short, or torn by writeback
+            // (its first page zeros, a later page written). A valid record after it:
+            // corruption, since truncating would drop that record.
+            break torn_unless_followed(&bytes, pos, reason);
         }
         match batch::decode(payload) {
             Ok(decoded) => on_batch(decoded)?,
@@ -445,41 +425,151 @@ pub fn read_segment(
     })
 }
 
+/// Bytes of a segment that [`salvage_segment`] could not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DroppedRange {
+    /// Where the unreadable bytes start.
+    pub offset: u64,
+    /// How many.
+    pub bytes: u64,
+    /// No valid record follows them (what an interrupted append leaves).
+    pub at_tail: bool,
+    /// What was found there.
+    pub reason: String,
+}
+
+/// What [`salvage_segment`] read.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentSalvage {
+    /// Records decoded and handed over.
+    pub records: u64,
+    /// Unreadable ranges, in file order.
+    pub dropped: Vec<DroppedRange>,
+}
+
+/// Reads every intact record of a segment, however damaged: past a bad record it resumes at
+/// the next offset where a whole, checksummed, decodable record starts, and reports the bytes
+/// skipped. A bad header is skipped the same way. For `nokv salvage`; recovery uses the strict
+/// [`read_segment`].
+///
+/// # Errors
+/// I/O errors; an `on_batch` error.
+pub fn salvage_segment(
+    vfs: &dyn Vfs,
+    path: &Path,
+    mut on_batch: impl FnMut(DecodedBatch<'_>) -> Result<()>,
+) -> Result<SegmentSalvage> {
+    let bytes = vfs::read_all(vfs, path)?;
+    let mut out = SegmentSalvage::default();
+    let mut pos = HEADER_LEN as usize;
+    let header = if bytes.len() < HEADER_LEN as usize {
+        Err(format!(
+            "segment header incomplete ({} of {HEADER_LEN} bytes)",
+            bytes.len()
+        ))
+    } else {
+        check_header(path, &bytes, None).map_err(|e| e.to_string())
+    };
+    if let Err(reason) = header {
+        let resume = next_decodable_record(&bytes, 0).unwrap_or(bytes.len());
+        out.dropped.push(DroppedRange {
+            offset: 0,
+            bytes: resume as u64,
+            at_tail: resume == bytes.len(),
+            reason: format!("bad segment header: {reason}"),
+        });
+        pos = resume;
+    }
+    while pos < bytes.len() {
+        if bytes[pos..].iter().all(|&b| b == 0) {
+            out.dropped.push(DroppedRange {
+                offset: pos as u64,
+                bytes: (bytes.len() - pos) as u64,
+                at_tail: true,
+                reason: "zero-filled tail".to_string(),
+            });
+            break;
+        }
+        if let Some(len) = decodable_record_at(&bytes, pos) {
+            let payload = &bytes[pos + RECORD_HEADER_LEN..pos + RECORD_HEADER_LEN + len];
+            if let Ok(decoded) = batch::decode(payload) {
+                on_batch(decoded)?;
+            }
+            out.records += 1;
+            pos += RECORD_HEADER_LEN + len;
+            continue;
+        }
+        let resume = next_decodable_record(&bytes, pos);
+        let end = resume.unwrap_or(bytes.len());
+        out.dropped.push(DroppedRange {
+            offset: pos as u64,
+            bytes: (end - pos) as u64,
+            at_tail: resume.is_none(),
+            reason: "no whole, checksummed record here".to_string(),
+        });
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// The payload length of the whole, checksummed record at `pos` whose payload decodes as a
+/// batch, if there is one.
+fn decodable_record_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    let len = get_u32(bytes, pos)? as usize;
+    let stored = get_u32(bytes, pos + 4)?;
+    let body = pos + RECORD_HEADER_LEN;
+    if len < MIN_PAYLOAD || len > bytes.len().checked_sub(body)? {
+        return None;
+    }
+    let payload = &bytes[body..body + len];
+    (crc32_parts(&[&bytes[pos..pos + 4], payload]) == stored && batch::decode(payload).is_ok())
+        .then_some(len)
+}
+
+/// The first offset after `bad` where a decodable record starts.
+fn next_decodable_record(bytes: &[u8], bad: usize) -> Option<usize> {
+    (bad + 1..bytes.len()).find(|&start| decodable_record_at(bytes, start).is_some())
+}
+
 /// Most payload bytes [`whole_records_after`] hashes before giving up.
 const RESYNC_BUDGET: usize = 64 << 20;
 
 /// A batch payload holds at least its first sequence number and its op count.
 const MIN_PAYLOAD: usize = 12;
 
-/// The length of the checksummed record at `pos`, if one is there.
-fn record_at(bytes: &[u8], pos: usize, budget: &mut usize) -> Option<usize> {
-    let len = get_u32(bytes, pos)? as usize;
-    let stored = get_u32(bytes, pos + 4)?;
-    let body = pos + RECORD_HEADER_LEN;
-    if len < MIN_PAYLOAD || len > bytes.len() - body || len > *budget {
-        return None;
+/// A bad record at `bad`: a torn tail unless a valid record starts somewhere after it.
+fn torn_unless_followed(bytes: &[u8], bad: usize, reason: String) -> Tail {
+    let offset = bad as u64;
+    match valid_record_after(bytes, bad) {
+        Some(at) => Tail::Corrupt {
+            offset,
+            reason: format!("{reason}, with a valid record after it at offset {at}"),
+        },
+        None => Tail::Torn { offset, reason },
     }
-    *budget -= len;
-    (crc32_parts(&[&bytes[pos..pos + 4], &bytes[body..body + len]]) == stored).then_some(len)
 }
 
-/// The offset after `torn` where a chain of whole, checksummed records starts and runs
-/// exactly to the end of the segment (or to an all-zero tail), if there is one. A crash
-/// during an append leaves a prefix of one record, after which no such chain can start
-/// (short of a value that holds a framed record and is cut exactly at its end).
-fn whole_records_after(bytes: &[u8], torn: usize) -> Option<u64> {
+/// The offset of the first whole, checksummed record that starts after `bad`, if there is
+/// one. What a crash leaves of an unsynced append (a prefix of one record, or its pages torn
+/// and reordered by writeback) holds none (short of a value that itself holds a framed
+/// record). When the hashing budget runs out the answer is "yes": a huge damaged segment is
+/// refused, never cut.
+fn valid_record_after(bytes: &[u8], bad: usize) -> Option<u64> {
     let mut budget = RESYNC_BUDGET;
     let last_start = bytes.len().checked_sub(RECORD_HEADER_LEN + MIN_PAYLOAD)?;
-    for start in torn + 1..=last_start {
-        let mut pos = start;
-        while let Some(len) = record_at(bytes, pos, &mut budget) {
-            pos += RECORD_HEADER_LEN + len;
-            if bytes[pos..].iter().all(|&b| b == 0) {
-                return Some(start as u64);
-            }
+    for start in bad + 1..=last_start {
+        let len = get_u32(bytes, start).unwrap_or(0) as usize;
+        let body = start + RECORD_HEADER_LEN;
+        if len < MIN_PAYLOAD || len > bytes.len() - body {
+            continue;
         }
-        if budget < MIN_PAYLOAD {
-            return None;
+        if len > budget {
+            return Some(start as u64);
+        }
+        budget -= len;
+        let stored = get_u32(bytes, start + 4).unwrap_or(0);
+        if crc32_parts(&[&bytes[start..start + 4], &bytes[body..body + len]]) == stored {
+            return Some(start as u64);
         }
     }
     None

@@ -10,6 +10,7 @@ mod flush;
 mod get;
 mod manifest;
 mod put;
+mod salvage;
 mod scan;
 pub(crate) mod stats;
 mod verify;
@@ -46,6 +47,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Manifest(args) => manifest::run(global, args),
         Command::Export(args) => export::run(global, args),
         Command::Events(args) => events::run(global, args),
+        Command::Salvage(args) => salvage::run(global, args),
     }
 }
 
@@ -69,7 +71,18 @@ pub fn engine_options(global: &GlobalArgs) -> Options {
 /// # Errors
 /// The engine's open errors (locked, corruption, I/O).
 pub fn open_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
-    Ok(Db::open(&global.workdir, engine_options(global))?)
+    Ok(warn_torn_tails(Db::open(
+        &global.workdir,
+        engine_options(global),
+    )?))
+}
+
+/// Names on stderr each torn tail the open dropped (an unsynced write a crash cut short).
+fn warn_torn_tails(db: Db) -> Db {
+    for tail in db.torn_tails() {
+        output::note(format!("nokv: warning: {tail}"));
+    }
+    db
 }
 
 /// Opens an existing database read-write, for the write commands that never create one
@@ -95,7 +108,7 @@ pub fn open_existing(global: &GlobalArgs) -> Result<Db, CliError> {
         stats_interval: None,
         ..engine_options(global)
     };
-    Ok(Db::open(&global.workdir, options)?)
+    Ok(warn_torn_tails(Db::open(&global.workdir, options)?))
 }
 
 /// Checks that `dir` exists and is a directory.

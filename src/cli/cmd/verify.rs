@@ -1,7 +1,8 @@
-//! `nokv verify`: check a workdir (SPEC 5), read-only. Exit 0 clean, 3 problems found, 1 could
-//! not run.
+//! `nokv verify`: check a workdir (SPEC 5), read-only. Exit 0 when there is no damage
+//! (leftovers of a crash print as notes), 3 on damage (or on leftovers with `--strict`), 1
+//! when it could not run.
 
-use crate::verify::{self, VerifyOptions, VerifyReport};
+use crate::verify::{self, Problem, Severity, VerifyOptions, VerifyReport};
 use crate::vfs::RealFs;
 
 use super::require_workdir;
@@ -34,26 +35,49 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
         note("nokv: warning: another process holds the workdir; findings may be inconsistent");
     }
     if args.json {
-        let mut value = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
-        if let Some(map) = value.as_object_mut() {
-            map.insert("format_version".into(), 1.into());
-        }
-        output::print_json(&value)?;
+        output::print_report_json(&report)?;
     } else {
         output::print(render(&report))?;
     }
-    if report.ok && report.problems.is_empty() {
-        Ok(())
-    } else {
+    if report.damage > 0 {
+        Err(CliError::Status {
+            code: EXIT_VERIFY_PROBLEMS,
+            message: Some(format!("verify found {}", count(report.damage, "damage"))),
+        })
+    } else if args.strict && report.leftovers > 0 {
         Err(CliError::Status {
             code: EXIT_VERIFY_PROBLEMS,
             message: Some(format!(
-                "verify found {} problem{}",
-                report.problems.len(),
-                if report.problems.len() == 1 { "" } else { "s" }
+                "verify found {} (--strict)",
+                count(report.leftovers, "leftover")
             )),
         })
+    } else {
+        Ok(())
     }
+}
+
+/// `1 leftover`, `2 leftovers`, `3 damage` (a mass noun).
+fn count(n: u64, what: &str) -> String {
+    if n == 1 || what == "damage" {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// One note line per leftover: what a crash left and recovery removes.
+fn notes(problems: &[&Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            let at = p
+                .offset
+                .map(|o| format!(" at offset {o}"))
+                .unwrap_or_default();
+            format!("note: leftover {} {}{at}: {}\n", p.kind, p.file, p.detail)
+        })
+        .collect()
 }
 
 fn render(report: &VerifyReport) -> String {
@@ -65,11 +89,33 @@ fn render(report: &VerifyReport) -> String {
         if report.files_checked == 1 { "" } else { "s" },
         human_bytes(report.bytes_checked)
     );
-    if report.problems.is_empty() && report.ok {
-        return output::wrap(&format!("OK: {files} checked (checks: {checks})"), width, 4);
-    }
-    let rows: Vec<Vec<String>> = report
+    let (damage, leftovers): (Vec<&Problem>, Vec<&Problem>) = report
         .problems
+        .iter()
+        .partition(|p| p.severity == Severity::Damage);
+    let notes: String = notes(&leftovers)
+        .lines()
+        .map(|line| output::wrap(line, width, 4))
+        .collect();
+    let leftover_summary = if leftovers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} (recovery removes them)",
+            count(leftovers.len() as u64, "leftover")
+        )
+    };
+    if damage.is_empty() {
+        return format!(
+            "{notes}{}",
+            output::wrap(
+                &format!("OK: {files} checked (checks: {checks}){leftover_summary}"),
+                width,
+                4
+            )
+        );
+    }
+    let rows: Vec<Vec<String>> = damage
         .iter()
         .map(|p| {
             vec![
@@ -88,12 +134,11 @@ fn render(report: &VerifyReport) -> String {
     ];
     let table = output::table_or_records(&header, &rows);
     format!(
-        "{table}\n{}",
+        "{table}\n{notes}{}",
         output::wrap(
             &format!(
-                "FAILED: {} problem{} in {files} checked (checks: {checks})",
-                report.problems.len(),
-                if report.problems.len() == 1 { "" } else { "s" },
+                "FAILED: {} in {files} checked (checks: {checks}){leftover_summary}",
+                count(damage.len() as u64, "damage"),
             ),
             width,
             4
@@ -128,8 +173,11 @@ mod tests {
             files_checked: 1,
             bytes_checked: 10,
             live: false,
+            damage: 1,
+            leftovers: 0,
             problems: vec![Problem {
                 kind: "checksum_mismatch".into(),
+                severity: Severity::Damage,
                 file: "000012.sst".into(),
                 level: Some(0),
                 offset: Some(4096),
@@ -146,7 +194,7 @@ mod tests {
             "4096",
             "0x1",
             "0x2",
-            "FAILED: 1 problem",
+            "FAILED: 1 damage",
         ] {
             assert!(text.contains(needle), "missing {needle}:\n{text}");
         }
