@@ -26,9 +26,11 @@
 
 mod ingest;
 mod read;
+mod read_only;
 mod recovery;
 
 pub use ingest::{Ingest, IngestSummary};
+pub use read_only::{ReadOnlyDb, READ_ONLY_ATTEMPTS};
 
 pub use read::ScanOptions;
 
@@ -260,9 +262,6 @@ impl Db {
     }
 
     fn start_threads(&self) -> Result<()> {
-        if self.inner.opts.read_only {
-            return Ok(());
-        }
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if self.inner.opts.background_flush {
             let inner = Arc::clone(&self.inner);
@@ -470,12 +469,6 @@ impl Db {
         {
             let _ = handle.join();
         }
-        if inner.opts.read_only {
-            // Nothing was written: nothing to make durable or to report.
-            drop(writer);
-            inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
-            return Ok(());
-        }
         // IMPORTANT: after a failure, no fsync is retried: a later success would prove
         // nothing about pages the kernel may already have dropped.
         let synced = if inner.poisoned.load(Ordering::SeqCst) {
@@ -551,11 +544,6 @@ impl Inner {
         // IMPORTANT: checked after taking the writer lock, so no write slips past a failure.
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
-        }
-        if self.opts.read_only {
-            return Err(Error::InvalidArgument(
-                "the database was opened read-only".into(),
-            ));
         }
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(self.background_error());

@@ -2,7 +2,7 @@
 
 use crate::ScanOptions;
 
-use super::{close, open_existing, scan::write_records};
+use super::{open_read_only, scan::write_records};
 use crate::cli::args::{ExportArgs, ExportFormat, GlobalArgs};
 use crate::cli::CliError;
 
@@ -11,13 +11,10 @@ use crate::cli::CliError;
 /// # Errors
 /// A missing workdir; engine errors; stdout errors.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<(), CliError> {
-    let db = open_existing(global)?;
-    let written = write_records(
+    let db = open_read_only(global)?;
+    write_records(
         &db,
         &ScanOptions::default(),
         args.format == ExportFormat::Jsonl,
-    );
-    let closed = close(db);
-    written?;
-    closed
+    )
 }

@@ -1,6 +1,6 @@
 //! `nokv get KEY`: print the value (exit 4 when absent).
 
-use super::{close, key_arg, open_existing};
+use super::{key_arg, open_read_only};
 use crate::cli::args::{GetArgs, GlobalArgs};
 use crate::cli::output::{self, escaped};
 use crate::cli::{CliError, EXIT_NOT_FOUND};
@@ -11,10 +11,8 @@ use crate::cli::{CliError, EXIT_NOT_FOUND};
 /// Usage errors; a missing workdir; engine errors; [`EXIT_NOT_FOUND`] when absent.
 pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<(), CliError> {
     let key = key_arg(&args.key, args.key_hex, "KEY")?;
-    let db = open_existing(global)?;
-    let value = db.get(&key);
-    close(db)?;
-    let Some(value) = value? else {
+    let db = open_read_only(global)?;
+    let Some(value) = db.get(&key)? else {
         return Err(CliError::Status {
             code: EXIT_NOT_FOUND,
             message: Some(format!("key not found: {}", escaped(&key))),

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::types::MAX_KEY_LEN;
-use crate::{Db, Durability, Options};
+use crate::{Db, Durability, Options, ReadOnlyDb};
 
 use super::args::{Cli, Command, DurabilityArg, GlobalArgs};
 use super::output;
@@ -70,19 +70,15 @@ pub fn open_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
     Ok(Db::open(&global.workdir, engine_options(global))?)
 }
 
-/// Opens an existing database, for read commands: refuses (without creating anything) a
-/// workdir that does not exist or holds no database.
+/// Opens an existing database read-only, for read commands (SPEC 2.3a): no `LOCK`, nothing
+/// written, so it works beside a live writer; refuses a workdir that does not exist or holds
+/// no database.
 ///
 /// # Errors
 /// A clear message for a missing workdir or database; the engine's open errors.
-pub fn open_existing(global: &GlobalArgs) -> Result<Db, CliError> {
+pub fn open_read_only(global: &GlobalArgs) -> Result<ReadOnlyDb, CliError> {
     require_database(&global.workdir)?;
-    let options = Options {
-        read_only: true,
-        stats_interval: None,
-        ..engine_options(global)
-    };
-    Ok(Db::open(&global.workdir, options)?)
+    Ok(ReadOnlyDb::open(&global.workdir, engine_options(global))?)
 }
 
 /// Checks that `dir` exists and is a directory.

@@ -1,9 +1,9 @@
 //! `nokv scan`: print live records in key order as `key<TAB>value` lines (escaped as `load`
 //! reads them) or JSON lines.
 
-use crate::{Db, ScanOptions};
+use crate::{ReadOnlyDb, ScanOptions};
 
-use super::{arg_bytes, close, open_existing};
+use super::{arg_bytes, open_read_only};
 use crate::cli::args::{GlobalArgs, ScanArgs};
 use crate::cli::output::{self, Stdout};
 use crate::cli::CliError;
@@ -26,11 +26,8 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
         limit: args.limit,
         reverse: args.reverse,
     };
-    let db = open_existing(global)?;
-    let written = write_records(&db, &options, args.json);
-    let closed = close(db);
-    written?;
-    closed
+    let db = open_read_only(global)?;
+    write_records(&db, &options, args.json)
 }
 
 /// Streams the records of a scan to stdout, as JSON lines or text lines.
@@ -38,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
 /// # Errors
 /// Engine errors from the scan; stdout errors ([`CliError::BrokenPipe`] when the reader
 /// went away).
-pub fn write_records(db: &Db, options: &ScanOptions, json: bool) -> Result<(), CliError> {
+pub fn write_records(db: &ReadOnlyDb, options: &ScanOptions, json: bool) -> Result<(), CliError> {
     let mut out = Stdout::new();
     if options.limit == Some(0) {
         return Ok(());
