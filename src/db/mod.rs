@@ -50,7 +50,7 @@ use crate::filenames;
 use crate::flush::{self, FlushMetrics, FlushTask};
 use crate::manifest::{Manifest, Version, VersionEdit};
 use crate::memtable::Memtable;
-use crate::options::Options;
+use crate::options::{Durability, Options};
 use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
 use crate::types::{FileNumber, SeqNo, TableMeta, ValueKind};
@@ -120,6 +120,9 @@ pub(crate) struct Inner {
     compact_tx: Sender<CompactMsg>,
     compact_rx: Receiver<CompactMsg>,
     block_cache: Option<Arc<BlockCache>>,
+    /// Fast mode: tables written this session and not fsynced yet (SPEC 2.2); fsynced, with
+    /// the workdir, when [`Db::flush`] completes and at close.
+    unsynced_tables: Mutex<Vec<(FileNumber, PathBuf)>>,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
@@ -246,6 +249,7 @@ impl Db {
             compact_tx,
             compact_rx,
             block_cache,
+            unsynced_tables: Mutex::new(Vec::new()),
             opts,
         });
         for task in recovered.imms {
@@ -401,6 +405,7 @@ impl Db {
             }
         }
         self.inner.wait_for_flushes()?;
+        self.inner.sync_fast_tables()?;
         let view = self.inner.read_view();
         let mut tables: Vec<TableMeta> = view.version.levels[0]
             .iter()
@@ -474,7 +479,7 @@ impl Db {
         let synced = if inner.poisoned.load(Ordering::SeqCst) {
             Ok(())
         } else {
-            writer.wal.sync()
+            writer.wal.sync().and_then(|()| inner.sync_fast_tables())
         };
         drop(writer);
         inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
@@ -1040,14 +1045,62 @@ impl Inner {
         Ok(outputs)
     }
 
-    /// Opens a table this engine just wrote, through the shared block cache.
+    /// Opens a table this engine just wrote, through the shared block cache. In fast mode
+    /// the table is remembered for [`Inner::sync_fast_tables`].
     fn open_table(&self, path: &Path, size: u64) -> Result<Table> {
-        Table::open_cached(
+        let table = Table::open_cached(
             self.vfs.as_ref(),
             path,
             Some(size),
             self.block_cache.clone(),
-        )
+        )?;
+        if self.opts.durability == Durability::Fast {
+            self.unsynced_tables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((table.meta().number, path.to_path_buf()));
+        }
+        Ok(table)
+    }
+
+    /// Fast mode's durability point (SPEC 2.2): fsyncs every table written since the last
+    /// call that the current version still holds, then the workdir (their names). Tables
+    /// compacted away meanwhile need neither. A failure poisons the engine: an fsync is never
+    /// retried.
+    fn sync_fast_tables(&self) -> Result<()> {
+        let mut unsynced = self
+            .unsynced_tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if unsynced.is_empty() {
+            return Ok(());
+        }
+        let synced = (|| {
+            for (number, path) in unsynced.iter() {
+                if !self.read_view().tables.contains_key(number) {
+                    continue;
+                }
+                match self.vfs.open_append(path) {
+                    Ok(file) => file.sync()?,
+                    // Compacted away and deleted since the check above.
+                    Err(err)
+                        if err.is_not_found() && !self.read_view().tables.contains_key(number) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            self.vfs.sync_dir(&self.dir)
+        })();
+        match synced {
+            Ok(()) => {
+                unsynced.clear();
+                Ok(())
+            }
+            Err(err) => {
+                drop(unsynced);
+                self.poison_with(format!("fsync of fast-mode tables failed: {err}"));
+                Err(err)
+            }
+        }
     }
 
     /// Deletes compacted-away tables that no reader holds any more.
