@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the current version: checkpoint, counters, levels and tables')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live key in a format `load` reads back losslessly')
+            [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Copy the workdir to DEST, consistently, while another process may be writing')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -206,6 +207,18 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'nokv;checkpoint' {
+            [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'nokv;help' {
             [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Write one key')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value of a key (exit 4 when absent)')
@@ -219,6 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the current version: checkpoint, counters, levels and tables')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live key in a format `load` reads back losslessly')
+            [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Copy the workdir to DEST, consistently, while another process may be writing')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -256,6 +270,9 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             break
         }
         'nokv;help;export' {
+            break
+        }
+        'nokv;help;checkpoint' {
             break
         }
         'nokv;help;help' {

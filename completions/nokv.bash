@@ -16,6 +16,9 @@ _nokv() {
             ",$1")
                 cmd="nokv"
                 ;;
+            nokv,checkpoint)
+                cmd="nokv__subcmd__checkpoint"
+                ;;
             nokv,compact)
                 cmd="nokv__subcmd__compact"
                 ;;
@@ -54,6 +57,9 @@ _nokv() {
                 ;;
             nokv,verify)
                 cmd="nokv__subcmd__verify"
+                ;;
+            nokv__subcmd__help,checkpoint)
+                cmd="nokv__subcmd__help__subcmd__checkpoint"
                 ;;
             nokv__subcmd__help,compact)
                 cmd="nokv__subcmd__help__subcmd__compact"
@@ -101,8 +107,34 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export checkpoint help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__checkpoint)
+            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -287,8 +319,22 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help)
-            opts="put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="put get delete delete-range scan load flush compact stats verify manifest export checkpoint help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__help__subcmd__checkpoint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

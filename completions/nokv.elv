@@ -40,6 +40,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand checkpoint 'Copy the workdir to DEST, consistently, while another process may be writing'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;put'= {
@@ -190,6 +191,17 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'nokv;checkpoint'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the summary as JSON on stdout'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'nokv;help'= {
             cand put 'Write one key'
             cand get 'Print the value of a key (exit 4 when absent)'
@@ -203,6 +215,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand checkpoint 'Copy the workdir to DEST, consistently, while another process may be writing'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;help;put'= {
@@ -228,6 +241,8 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;help;manifest'= {
         }
         &'nokv;help;export'= {
+        }
+        &'nokv;help;checkpoint'= {
         }
         &'nokv;help;help'= {
         }

@@ -1301,3 +1301,53 @@ fn a_sorted_load_stopped_by_bad_input_keeps_the_prefix() {
     assert_eq!(f.get(b"c"), Some(b"3".to_vec()));
     assert_eq!(f.get(b"d"), None);
 }
+
+#[test]
+fn checkpoint_makes_a_workdir_of_its_own_and_refuses_a_non_empty_destination() {
+    let f = Fixture::new();
+    f.put("a", "1");
+    f.nokv(&["flush"]).assert().success();
+    f.put("b", "2");
+    let dest = f.tmp.path().join("copy");
+    let out = f
+        .nokv(&["checkpoint", dest.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["tables_linked"], 1, "{summary}");
+    assert_eq!(summary["last_sequence"], 2, "{summary}");
+    assert!(!dest.join("LOCK").exists());
+    let copy = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.env_remove("NOKV_WORKDIR")
+            .arg("--workdir")
+            .arg(&dest)
+            .args(args);
+        cmd
+    };
+    copy(&["scan"]).assert().success().stdout("a\t1\nb\t2\n");
+    copy(&["verify"]).assert().success();
+
+    // An existing, non-empty destination is refused and left as it was.
+    f.put("c", "3");
+    f.nokv(&["checkpoint", dest.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not empty"));
+    copy(&["scan"]).assert().success().stdout("a\t1\nb\t2\n");
+    // A missing source workdir is refused without creating anything.
+    let nowhere = f.tmp.path().join("nowhere");
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&nowhere)
+        .args(["checkpoint", f.tmp.path().join("c2").to_str().unwrap()])
+        .assert()
+        .code(1);
+    assert!(!nowhere.exists() && !f.tmp.path().join("c2").exists());
+}

@@ -1,6 +1,6 @@
 //! Reads beside a live writer in another process (SPEC 2.3a): a `nokv load -` fed through a
-//! pipe that stays open, flushing and compacting as it goes, while `get`, `scan` and `export`
-//! run. Each must exit 0 and show a prefix of what was fed: the loader writes its batches in
+//! pipe that stays open, flushing and compacting as it goes, while `get`, `scan`, `export` and
+//! `checkpoint` run. Each must exit 0 and show a prefix of what was fed: the loader writes its batches in
 //! order, so a consistent read holds exactly the first N records fed, for some N that never
 //! shrinks from one read to the next.
 
@@ -191,12 +191,13 @@ fn wait_for_first_record(db: &Path) {
 }
 
 #[test]
-fn get_scan_and_export_read_a_growing_prefix_beside_a_live_load() {
+fn get_scan_export_and_checkpoint_read_a_growing_prefix_beside_a_live_load() {
     let (_tmp, db) = workdir();
     let loader = Loader::start(&db);
     wait_for_first_record(&db);
     let mut last = 0;
     let mut grew = false;
+    let mut checkpoints = Vec::new();
     for round in 0..6 {
         let scan = ok(&nokv(&db, &["scan"]), "scan");
         let n = assert_prefix(&format!("scan {round}"), &parse_tsv(&scan), &loader.fed());
@@ -226,9 +227,37 @@ fn get_scan_and_export_read_a_growing_prefix_beside_a_live_load() {
         }
         let absent = nokv(&db, &["get", "never-fed"]);
         assert_eq!(absent.status.code(), Some(4));
+
+        if round % 2 == 1 {
+            let dest = db.with_file_name(format!("checkpoint-{round}"));
+            ok(
+                &nokv(&db, &["checkpoint", dest.to_str().unwrap()]),
+                "checkpoint",
+            );
+            let copy = parse_tsv(&ok(&nokv(&dest, &["scan"]), "scan of the checkpoint"));
+            let n = assert_prefix(&format!("checkpoint {round}"), &copy, &loader.fed());
+            assert!(
+                n >= last,
+                "checkpoint {round}: {n} records, an earlier read saw {last}"
+            );
+            last = n;
+            checkpoints.push((dest, copy));
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     let fed = loader.finish();
+    for (dest, copy) in &checkpoints {
+        // The load went on after the checkpoint: none of it shows in the copy.
+        assert_eq!(&parse_tsv(&ok(&nokv(dest, &["scan"]), "scan")), copy);
+        ok(&nokv(dest, &["verify"]), "verify of the checkpoint");
+        // The copy is a workdir of its own: its writes and compactions leave the source alone.
+        ok(
+            &nokv(dest, &["put", &key(0), "copy only"]),
+            "put into the checkpoint",
+        );
+        ok(&nokv(dest, &["compact"]), "compact the checkpoint");
+        assert_eq!(ok(&nokv(dest, &["get", &key(0)]), "get"), "copy only\n");
+    }
     assert!(grew, "the reads never saw the load progress");
     assert!(last < fed.len());
     let scan = ok(&nokv(&db, &["scan"]), "scan after the load");

@@ -1,6 +1,7 @@
-//! Read-only opens beside a live writer (SPEC 2.3a): nothing on disk changes, and a table
-//! compacted away or a WAL segment reclaimed between the reader's steps sends it back to
-//! `CURRENT` for a fresh start, a bounded number of times.
+//! Read-only opens and checkpoints beside a live writer (SPEC 2.3a, 4): nothing on disk
+//! changes, a table compacted away or a WAL segment reclaimed between the reader's steps sends
+//! it back to `CURRENT` for a fresh start (a bounded number of times), and a checkpoint is a
+//! workdir of its own that shares no change with its source.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ struct HookVfs {
     inner: MemVfs,
     on_table_open: Arc<Mutex<Option<Hook>>>,
     on_wal_list: Arc<Mutex<Option<Hook>>>,
+    on_link: Arc<Mutex<Option<Hook>>>,
 }
 
 impl std::fmt::Debug for HookVfs {
@@ -47,6 +49,7 @@ impl HookVfs {
             inner,
             on_table_open: Arc::new(Mutex::new(None)),
             on_wal_list: Arc::new(Mutex::new(None)),
+            on_link: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -105,6 +108,10 @@ impl Vfs for HookVfs {
     }
     fn lock_holder(&self, path: &Path) -> nokv::Result<Option<Option<u32>>> {
         self.inner.lock_holder(path)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        Self::run(&self.on_link, from);
+        self.inner.hard_link(from, to)
     }
 }
 
@@ -275,4 +282,143 @@ fn a_read_only_open_performs_no_mutating_operation_and_stops_at_the_last_complet
         whole + 10,
         "the tail was not cut"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+fn copy_dir() -> PathBuf {
+    PathBuf::from("/copy")
+}
+
+fn everything(scan: nokv::Scan) -> Vec<(Vec<u8>, Vec<u8>)> {
+    scan.map(Result::unwrap).collect()
+}
+
+fn open_copy(vfs: &MemVfs) -> Db {
+    Db::open_with_vfs(Arc::new(vfs.clone()), &copy_dir(), options()).unwrap()
+}
+
+#[test]
+fn a_checkpoint_beside_a_live_writer_opens_with_what_the_writer_had_and_nothing_after() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.delete(&key(3)).unwrap();
+    db.delete_range(&key(10), &key(20)).unwrap();
+    let expected = everything(db.scan(&Default::default()).unwrap());
+    let summary =
+        nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let tables = db.version().all_tables().count() as u64;
+    assert!(tables >= 1);
+    assert_eq!(summary.tables_linked, tables, "{summary:?}");
+    assert_eq!(summary.tables_copied, 0);
+    assert!(summary.wal_segments >= 1);
+    assert_eq!(summary.last_sequence, nokv::SeqNo(402));
+    assert!(!mem.file_names().contains(&copy_dir().join("LOCK")));
+
+    // Later writes to the source do not show in the copy...
+    db.put(&key(0), b"source only").unwrap();
+    write_round(&db, 1);
+    db.compact().unwrap();
+    let copy = open_copy(&mem);
+    assert_eq!(
+        everything(copy.scan(&Default::default()).unwrap()),
+        expected
+    );
+    // ... and the copy's writes and compactions (which delete its linked tables) leave the
+    // source alone.
+    copy.put(&key(1), b"copy only").unwrap();
+    copy.compact().unwrap();
+    assert_eq!(copy.get(&key(1)).unwrap(), Some(b"copy only".to_vec()));
+    assert_eq!(copy.get(&key(0)).unwrap(), Some(value(0, 0)));
+    copy.close().unwrap();
+    assert_eq!(db.get(&key(1)).unwrap(), Some(value(1, 1)));
+    assert_eq!(db.get(&key(0)).unwrap(), Some(value(0, 1)));
+    db.close().unwrap();
+    let copy = open_copy(&mem);
+    assert_eq!(copy.get(&key(0)).unwrap(), Some(value(0, 0)));
+    assert_eq!(copy.get(&key(3)).unwrap(), None);
+    copy.close().unwrap();
+}
+
+#[test]
+fn a_checkpoint_survives_power_loss_once_it_returns_even_from_a_fast_mode_source() {
+    let mem = MemVfs::new();
+    let fast = Options {
+        durability: nokv::Durability::Fast,
+        ..options()
+    };
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), fast).unwrap();
+    // Enough for several flushes (a writer needing room runs them), no Db::flush: in fast
+    // mode none of those tables is fsynced yet, and the writer stays open.
+    let n = 3000;
+    for i in 0..n {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    assert!(db.version().all_tables().count() >= 2);
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let after_power_loss = mem.crash_clone();
+    drop(db);
+    let copy = open_copy(&after_power_loss);
+    let all = everything(copy.scan(&Default::default()).unwrap());
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (key(i), value(i, 0))).collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn a_table_compacted_away_before_it_is_linked_is_copied_from_the_open_file() {
+    let mem = MemVfs::new();
+    let db = Arc::new(writer(&mem));
+    let expected = everything(db.scan(&Default::default()).unwrap());
+    let vfs = HookVfs::new(mem.clone());
+    let compactor = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_link.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            compactor.put(&key(0), b"after").unwrap();
+            compactor.compact().unwrap();
+            // The compacted-away tables go at the next commit.
+            compactor.put(&key(1), b"after").unwrap();
+            compactor.flush().unwrap();
+        }
+    }));
+    let summary = nokv::db::checkpoint_with_vfs(Arc::new(vfs), &dir(), &copy_dir()).unwrap();
+    assert_eq!(summary.tables_copied, 2, "{summary:?}");
+    assert_eq!(summary.tables_linked, 0, "{summary:?}");
+    let copy = open_copy(&mem);
+    assert_eq!(
+        everything(copy.scan(&Default::default()).unwrap()),
+        expected
+    );
+}
+
+#[test]
+fn a_checkpoint_refuses_a_destination_that_is_not_empty() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    mem.create_dir_all(&copy_dir()).unwrap();
+    mem.write_file(copy_dir().join("precious"), b"keep me");
+    let err =
+        nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("/copy") && text.contains("not empty"),
+        "{text}"
+    );
+    assert_eq!(
+        mem.read_file(copy_dir().join("precious")).unwrap(),
+        b"keep me"
+    );
+    assert_eq!(
+        mem.file_names()
+            .iter()
+            .filter(|p| p.starts_with("/copy"))
+            .count(),
+        1
+    );
+    // An empty directory is fine.
+    mem.remove_file(&copy_dir().join("precious")).unwrap();
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    db.close().unwrap();
 }

@@ -260,6 +260,21 @@ Examples:
   nokv export --format jsonl > dump.jsonl
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
+
+    /// Copy the workdir to DEST, consistently, while another process may be writing
+    #[command(after_help = "\
+Examples:
+  nokv checkpoint /backup/kv-2026-12-01
+  nokv checkpoint /backup/kv --json | jq .tables_linked
+  producer | nokv load - &  nokv checkpoint snap    # beside a live writer
+  nokv --workdir snap scan                          # the copy is a workdir of its own
+
+DEST must not exist, or be an empty directory. Tables are hard-linked when DEST is on the same
+filesystem (they are never modified, so the two workdirs stay independent) and copied
+otherwise; the WAL up to its last complete record is copied and a fresh manifest written.
+Everything in DEST is fsynced before exit 0; CURRENT is written last, so a DEST without CURRENT
+is an interrupted checkpoint: remove it and run again.")]
+    Checkpoint(CheckpointArgs),
 }
 
 /// `put`
@@ -453,6 +468,17 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Tsv)]
     pub format: ExportFormat,
+}
+
+/// `checkpoint`
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The new workdir (must not exist, or be empty)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses a size: `1048576`, `512KiB`, `4MiB`, `1GiB`, `64MB` (decimal), `4 MiB`.

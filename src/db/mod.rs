@@ -24,11 +24,13 @@
 //! poisons the engine: the error is kept, later writes fail with [`Error::Background`] naming
 //! it, nothing is deleted, and the next open recovers from the WAL.
 
+mod checkpoint;
 mod ingest;
 mod read;
 mod read_only;
 mod recovery;
 
+pub use checkpoint::{checkpoint, checkpoint_with_vfs, CheckpointSummary};
 pub use ingest::{Ingest, IngestSummary};
 pub use read_only::{ReadOnlyDb, READ_ONLY_ATTEMPTS};
 

@@ -40,8 +40,8 @@ use crate::manifest::{self, Version};
 use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::sst::{BlockCache, Table};
-use crate::types::SeqNo;
-use crate::vfs::{RealFs, Vfs};
+use crate::types::{FileNumber, SeqNo};
+use crate::vfs::{ReadableFile, RealFs, Vfs};
 use crate::wal::{self, Tail};
 
 /// Fresh starts from `CURRENT` before a read-only open gives up.
@@ -139,11 +139,22 @@ impl ReadOnlyDb {
     }
 }
 
+/// One WAL segment as a read-only open replayed it.
+pub(crate) struct LiveSegment {
+    pub(crate) number: FileNumber,
+    /// Bytes up to the end of the last complete record.
+    pub(crate) valid_len: u64,
+    /// Kept open, so the bytes stay readable after a writer reclaims the segment.
+    pub(crate) file: Arc<dyn ReadableFile>,
+}
+
 /// What one successful attempt read.
 pub(crate) struct LiveRead {
     /// The manifest file `CURRENT` named.
     pub(crate) manifest: String,
     pub(crate) view: ReadView,
+    /// Oldest first.
+    pub(crate) segments: Vec<LiveSegment>,
     pub(crate) last_seq: SeqNo,
     pub(crate) attempts: u32,
 }
@@ -284,10 +295,14 @@ fn read_once(
     }
 
     let mut next_seq = version.last_sequence.0.saturating_add(1);
+    let mut segments = Vec::new();
     let mut memtables = Vec::new();
     for (i, &number) in numbers.iter().enumerate() {
         let newest = i + 1 == numbers.len();
         let path = wal::segment_path(&wal_dir, number);
+        // IMPORTANT: opened before it is read, so a checkpoint copies the very bytes that
+        // were replayed even if the writer reclaims the segment meanwhile.
+        let file = vfs.open_read(&path).map_err(fail)?;
         let (memtable, summary) =
             match replay_segment(vfs, &path, number, &mut next_seq, &manifest).map_err(fail)? {
                 SegmentReplay::Replayed { memtable, summary } => (memtable, summary),
@@ -308,6 +323,11 @@ fn read_once(
                 return Err(fail(Error::corruption(&path, offset, reason)))
             }
         }
+        segments.push(LiveSegment {
+            number,
+            valid_len: summary.valid_len,
+            file,
+        });
         memtables.push(memtable);
     }
     let last_seq = SeqNo(next_seq - 1).max(version.last_sequence);
@@ -322,6 +342,7 @@ fn read_once(
             version: Arc::new(version),
             tables: Arc::new(tables),
         },
+        segments,
         last_seq,
         attempts: 0,
     })

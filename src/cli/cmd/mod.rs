@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: engine options from the global flags,
 //! opening the workdir, and decoding key arguments.
 
+mod checkpoint;
 mod compact;
 mod delete;
 mod delete_range;
@@ -45,6 +46,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(global, args),
         Command::Manifest(args) => manifest::run(global, args),
         Command::Export(args) => export::run(global, args),
+        Command::Checkpoint(args) => checkpoint::run(global, args),
     }
 }
 
