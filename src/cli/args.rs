@@ -14,8 +14,9 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     (0, "success (verify: no problem found)"),
     (
         1,
-        "operational error: I/O error, workdir locked by another process, corruption found on \
-         open, workdir missing, unsupported operation",
+        "operational error: I/O error, workdir locked by another process (write commands), \
+         corruption found on open, workdir missing, checkpoint destination not empty, \
+         unsupported operation",
     ),
     (
         2,
