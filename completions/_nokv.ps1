@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
     $completions = @(switch ($command) {
         'nokv' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;put' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'KEY and VALUE are hex-encoded')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -61,7 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;get' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--key-hex', '--key-hex', [CompletionResultType]::ParameterName, 'KEY is hex-encoded')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print the exact value bytes, without a newline')
@@ -76,7 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;delete' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'The keys are hex-encoded')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -88,7 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;delete-range' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'START and END are hex-encoded')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -104,7 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with this')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N records')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Largest key first')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, '--start, --end and --prefix are hex-encoded')
@@ -120,7 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format')
             [CompletionResult]::new('--max-errors', '--max-errors', [CompletionResultType]::ParameterName, 'Stop (exit 5) when more than N records are bad; implies --skip-invalid')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--skip-invalid', '--skip-invalid', [CompletionResultType]::ParameterName, 'Skip bad records and count them instead of stopping at the first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
@@ -136,7 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;flush' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the tables built as JSON')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -148,7 +148,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;compact' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         'nokv;stats' {
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Refresh every SECS seconds (default 2) until interrupted')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the snapshot as JSON')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -172,7 +172,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;verify' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
             [CompletionResult]::new('--allow-live', '--allow-live', [CompletionResultType]::ParameterName, 'Check even while another process holds the workdir (results may be inconsistent)')
@@ -185,7 +185,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;manifest' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
@@ -198,7 +198,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         'nokv;export' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no summary (errors are still printed)')
@@ -209,7 +209,7 @@ Register-ArgumentCompleter -Native -CommandName 'nokv' -ScriptBlock {
         }
         'nokv;checkpoint' {
             [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'The database directory')
-            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)')
+            [CompletionResult]::new('--durability', '--durability', [CompletionResultType]::ParameterName, 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)')
             [CompletionResult]::new('--memtable-size', '--memtable-size', [CompletionResultType]::ParameterName, 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON on stdout')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'fsync the WAL before every write batch returns')

@@ -19,7 +19,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
     var completions = [
         &'nokv'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
@@ -45,7 +45,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;put'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'KEY and VALUE are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -56,7 +56,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;get'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --key-hex 'KEY is hex-encoded'
             cand --raw 'Print the exact value bytes, without a newline'
@@ -70,7 +70,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;delete'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'The keys are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -81,7 +81,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;delete-range'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'START and END are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -96,7 +96,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --prefix 'Only keys starting with this'
             cand --limit 'At most N records'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --reverse 'Largest key first'
             cand --hex '--start, --end and --prefix are hex-encoded'
@@ -111,7 +111,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --format 'Input format'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --skip-invalid 'Skip bad records and count them instead of stopping at the first'
             cand --json 'Print the summary as JSON on stdout'
@@ -126,7 +126,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;flush'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the tables built as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -137,7 +137,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;compact'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
@@ -148,7 +148,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;stats'= {
             cand --watch 'Refresh every SECS seconds (default 2) until interrupted'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the snapshot as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -159,7 +159,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;verify'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the report as JSON'
             cand --allow-live 'Check even while another process holds the workdir (results may be inconsistent)'
@@ -171,7 +171,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;manifest'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -183,7 +183,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;export'= {
             cand --format 'Output format'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
@@ -193,7 +193,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;checkpoint'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the summary as JSON on stdout'
             cand --sync 'fsync the WAL before every write batch returns'

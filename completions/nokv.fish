@@ -25,8 +25,8 @@ function __fish_nokv_using_subcommand
 end
 
 complete -c nokv -n "__fish_nokv_needs_command" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_needs_command" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_needs_command" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_needs_command" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_needs_command" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_needs_command" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -47,16 +47,16 @@ complete -c nokv -n "__fish_nokv_needs_command" -f -a "export" -d 'Write every l
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "checkpoint" -d 'Copy the workdir to DEST, consistently, while another process may be writing'
 complete -c nokv -n "__fish_nokv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand put" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand put" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l hex -d 'KEY and VALUE are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand get" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand get" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l key-hex -d 'KEY is hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l raw -d 'Print the exact value bytes, without a newline'
@@ -66,16 +66,16 @@ complete -c nokv -n "__fish_nokv_using_subcommand get" -l sync -d 'fsync the WAL
 complete -c nokv -n "__fish_nokv_using_subcommand get" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand delete" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand delete" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l hex -d 'The keys are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l hex -d 'START and END are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l sync -d 'fsync the WAL before every write batch returns'
@@ -86,8 +86,8 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l end -d 'Key to stop b
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l prefix -d 'Only keys starting with this' -r
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l limit -d 'At most N records' -r
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand scan" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l hex -d '--start, --end and --prefix are hex-encoded'
@@ -100,8 +100,8 @@ csv\t'RFC 4180, two columns, no header'
 jsonl\t'one JSON object per line'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l max-errors -d 'Stop (exit 5) when more than N records are bad; implies --skip-invalid' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l skip-invalid -d 'Skip bad records and count them instead of stopping at the first'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l json -d 'Print the summary as JSON on stdout'
@@ -112,32 +112,32 @@ complete -c nokv -n "__fish_nokv_using_subcommand load" -l sync -d 'fsync the WA
 complete -c nokv -n "__fish_nokv_using_subcommand load" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand flush" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand flush" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l json -d 'Print the tables built as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand compact" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand compact" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l watch -d 'Refresh every SECS seconds (default 2) until interrupted' -r
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand verify" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand verify" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l json -d 'Print the report as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l allow-live -d 'Check even while another process holds the workdir (results may be inconsistent)'
@@ -145,8 +145,8 @@ complete -c nokv -n "__fish_nokv_using_subcommand verify" -l sync -d 'fsync the 
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l json -d 'Print as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l sync -d 'fsync the WAL before every write batch returns'
@@ -155,15 +155,15 @@ complete -c nokv -n "__fish_nokv_using_subcommand manifest" -s h -l help -d 'Pri
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l format -d 'Output format' -r -f -a "tsv\t'key<TAB>value lines with backslash escapes'
 jsonl\t'one JSON object per line'"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand export" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l workdir -d 'The database directory' -r -F
-complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
-fast\t'write the table in place, no fsync'"
+complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
+fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l json -d 'Print the summary as JSON on stdout'
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l sync -d 'fsync the WAL before every write batch returns'

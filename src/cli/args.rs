@@ -104,7 +104,7 @@ pub struct GlobalArgs {
     pub workdir: PathBuf,
 
     /// How flushed tables are installed: strict (fsync + atomic rename, survives power loss)
-    /// or fast (no fsync, survives process crashes)
+    /// or fast (no fsync during the run, one pass over the tables and the workdir at the end)
     #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Strict)]
     pub durability: DurabilityArg,
 
@@ -133,7 +133,8 @@ pub struct GlobalArgs {
 pub enum DurabilityArg {
     /// fsync the table, rename without replace, fsync the directory, then log the manifest
     Strict,
-    /// write the table in place, no fsync
+    /// write the table in place; the tables written and the workdir are fsynced once, when
+    /// the command ends (a power loss before that may lose the run)
     Fast,
 }
 
