@@ -1351,3 +1351,56 @@ fn checkpoint_makes_a_workdir_of_its_own_and_refuses_a_non_empty_destination() {
         .code(1);
     assert!(!nowhere.exists() && !f.tmp.path().join("c2").exists());
 }
+
+#[test]
+fn checkpoint_copies_tables_across_filesystems_and_links_them_on_the_same_one() {
+    use std::os::unix::fs::MetadataExt;
+    let f = Fixture::new();
+    f.put("a", "1");
+    f.nokv(&["flush"]).assert().success();
+    let table = std::fs::read_dir(&f.db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sst"))
+        .unwrap();
+    let same = f.tmp.path().join("same");
+    f.nokv(&["checkpoint", same.to_str().unwrap()])
+        .assert()
+        .success();
+    let linked = same.join(table.file_name().unwrap());
+    assert_eq!(
+        std::fs::metadata(&linked).unwrap().ino(),
+        std::fs::metadata(&table).unwrap().ino()
+    );
+    assert_eq!(std::fs::metadata(&table).unwrap().nlink(), 2);
+
+    let shm = Path::new("/dev/shm");
+    let other_fs = shm.is_dir()
+        && std::fs::metadata(shm).unwrap().dev() != std::fs::metadata(f.tmp.path()).unwrap().dev();
+    if !other_fs {
+        eprintln!("checkpoint across filesystems: SKIPPED (no /dev/shm on another filesystem)");
+        return;
+    }
+    let other = tempfile::tempdir_in(shm).unwrap();
+    let dest = other.path().join("copy");
+    let out = f
+        .nokv(&["checkpoint", dest.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["tables_linked"], 0, "{summary}");
+    assert_eq!(summary["tables_copied"], 1, "{summary}");
+    let mut scan = Command::new(BIN);
+    scan.env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&dest)
+        .arg("scan")
+        .assert()
+        .success()
+        .stdout("a\t1\n");
+}

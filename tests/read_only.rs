@@ -422,3 +422,35 @@ fn a_checkpoint_refuses_a_destination_that_is_not_empty() {
     nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
     db.close().unwrap();
 }
+
+#[test]
+fn a_checkpoint_copies_the_newest_segment_up_to_its_last_complete_record() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.close().unwrap();
+    let wal = mem
+        .file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .unwrap();
+    let whole = mem.read_file(&wal).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&[0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+    mem.write_file(&wal, &torn);
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let copied = copy_dir().join("wal").join(wal.file_name().unwrap());
+    assert_eq!(
+        mem.read_file(&copied).unwrap(),
+        whole,
+        "the torn record was copied"
+    );
+    assert_eq!(mem.read_file(&wal).unwrap(), torn, "the source was changed");
+    let copy = open_copy(&mem);
+    assert_eq!(copy.stats().wal.torn_tails_truncated, 0);
+    assert_round(
+        &ReadOnlyDb::open_with_vfs(Arc::new(mem.clone()), &copy_dir(), options()).unwrap(),
+        0,
+    );
+    copy.close().unwrap();
+}
