@@ -35,6 +35,7 @@ struct HookVfs {
     on_table_open: Arc<Mutex<Option<Hook>>>,
     on_wal_list: Arc<Mutex<Option<Hook>>>,
     on_link: Arc<Mutex<Option<Hook>>>,
+    on_manifest_open: Arc<Mutex<Option<Hook>>>,
 }
 
 impl std::fmt::Debug for HookVfs {
@@ -50,6 +51,7 @@ impl HookVfs {
             on_table_open: Arc::new(Mutex::new(None)),
             on_wal_list: Arc::new(Mutex::new(None)),
             on_link: Arc::new(Mutex::new(None)),
+            on_manifest_open: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -70,6 +72,12 @@ impl Vfs for HookVfs {
     fn open_read(&self, path: &Path) -> nokv::Result<Arc<dyn ReadableFile>> {
         if path.extension().is_some_and(|e| e == "sst") {
             Self::run(&self.on_table_open, path);
+        }
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("MANIFEST-"))
+        {
+            Self::run(&self.on_manifest_open, path);
         }
         self.inner.open_read(path)
     }
@@ -200,6 +208,40 @@ fn a_flush_between_the_manifest_read_and_the_wal_listing_is_not_missed() {
     for i in 0..50 {
         assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 7)), "key {i}");
     }
+}
+
+#[test]
+fn a_manifest_rewritten_between_current_and_its_read_sends_the_reader_back_to_current() {
+    let mem = MemVfs::new();
+    let opts = Options {
+        manifest_rewrite_threshold: 64,
+        ..options()
+    };
+    let db = Arc::new(Db::open_with_vfs(Arc::new(mem.clone()), &dir(), opts).unwrap());
+    write_round(&db, 0);
+    let vfs = HookVfs::new(mem.clone());
+    let rewriter = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_manifest_open.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            write_round(&rewriter, 1);
+        }
+    }));
+    let before = mem
+        .file_names()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("MANIFEST-"))
+        .unwrap();
+    let reader = reader(&vfs).unwrap();
+    assert!(
+        !mem.file_names().contains(&before),
+        "the writer did not rewrite its manifest: {:?} {:?}",
+        before,
+        mem.file_names()
+    );
+    assert_eq!(reader.attempts(), 2);
+    assert_round(&reader, 1);
 }
 
 #[test]

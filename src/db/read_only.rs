@@ -159,14 +159,15 @@ pub(crate) struct LiveRead {
     pub(crate) attempts: u32,
 }
 
-/// The manifest as of one moment: the file `CURRENT` names and its size.
+/// The manifest as of one moment: the file `CURRENT` names and its size (`None`: no
+/// `CURRENT`, or it names a file that is not there).
 type Stamp = Option<(String, u64)>;
 
 /// An attempt that failed, and the manifest's stamp when it began (`None`: the failure
 /// cannot be a race, do not retry).
 struct Failed {
     error: Error,
-    stamp: Stamp,
+    stamp: Option<Stamp>,
 }
 
 /// Reads the live state of `dir`, starting over from `CURRENT` while a writer races it.
@@ -187,7 +188,7 @@ pub(crate) fn read_live(
         let Some(before) = failed.stamp else {
             return Err(failed.error);
         };
-        if stamp(vfs, dir)?.as_ref() == Some(&before) {
+        if stamp(vfs, dir)? == before {
             // Nothing changed since the attempt began: the failure is real.
             return Err(failed.error);
         }
@@ -249,7 +250,7 @@ fn read_once(
     let begun = stamp(vfs, dir).map_err(|error| Failed { error, stamp: None })?;
     let fail = |error: Error| Failed {
         error,
-        stamp: begun.clone(),
+        stamp: Some(begun.clone()),
     };
     let (_, first) = read_version(vfs, dir).map_err(fail)?;
     let wal_dir = dir.join(filenames::WAL_DIR);
@@ -312,14 +313,14 @@ fn read_once(
             Tail::Clean => {}
             // The last complete record of the newest segment: a live writer appends there.
             Tail::Torn { .. } if newest => {}
-            Tail::Torn { offset, reason } => {
+            Tail::Torn { offset, reason, .. } => {
                 return Err(fail(Error::corruption(
                     &path,
                     offset,
                     format!("{reason}, in a WAL segment that is not the newest"),
                 )))
             }
-            Tail::Corrupt { offset, reason } => {
+            Tail::Corrupt { offset, reason, .. } => {
                 return Err(fail(Error::corruption(&path, offset, reason)))
             }
         }
