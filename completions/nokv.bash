@@ -16,6 +16,9 @@ _nokv() {
             ",$1")
                 cmd="nokv"
                 ;;
+            nokv,checkpoint)
+                cmd="nokv__subcmd__checkpoint"
+                ;;
             nokv,compact)
                 cmd="nokv__subcmd__compact"
                 ;;
@@ -49,6 +52,9 @@ _nokv() {
             nokv,put)
                 cmd="nokv__subcmd__put"
                 ;;
+            nokv,salvage)
+                cmd="nokv__subcmd__salvage"
+                ;;
             nokv,scan)
                 cmd="nokv__subcmd__scan"
                 ;;
@@ -57,6 +63,9 @@ _nokv() {
                 ;;
             nokv,verify)
                 cmd="nokv__subcmd__verify"
+                ;;
+            nokv__subcmd__help,checkpoint)
+                cmd="nokv__subcmd__help__subcmd__checkpoint"
                 ;;
             nokv__subcmd__help,compact)
                 cmd="nokv__subcmd__help__subcmd__compact"
@@ -91,6 +100,9 @@ _nokv() {
             nokv__subcmd__help,put)
                 cmd="nokv__subcmd__help__subcmd__put"
                 ;;
+            nokv__subcmd__help,salvage)
+                cmd="nokv__subcmd__help__subcmd__salvage"
+                ;;
             nokv__subcmd__help,scan)
                 cmd="nokv__subcmd__help__subcmd__scan"
                 ;;
@@ -107,8 +119,34 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export events help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export checkpoint salvage events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__checkpoint)
+            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -339,8 +377,22 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__help)
-            opts="put get delete delete-range scan load flush compact stats verify manifest export events help"
+            opts="put get delete delete-range scan load flush compact stats verify manifest export checkpoint salvage events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nokv__subcmd__help__subcmd__checkpoint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -506,6 +558,20 @@ _nokv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nokv__subcmd__help__subcmd__salvage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nokv__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -646,6 +712,32 @@ _nokv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nokv__subcmd__salvage)
+            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --durability)
+                    COMPREPLY=($(compgen -W "strict fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --memtable-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nokv__subcmd__scan)
             opts="-q -h --start --end --prefix --limit --reverse --hex --json --count --keys-only --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -723,7 +815,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__verify)
-            opts="-q -h --json --allow-live --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --allow-live --strict --workdir --durability --sync --memtable-size --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -19,7 +19,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
     var completions = [
         &'nokv'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
@@ -37,16 +37,18 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand flush 'Flush the memtables and print the tables built'
             cand compact 'Run a full manual compaction'
             cand stats 'Show engine statistics (read-only; works while another process holds the workdir)'
-            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
+            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when damage is found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand checkpoint 'Copy the workdir to DEST, consistently, while another process may be writing'
+            cand salvage 'Copy every readable record of a damaged workdir into a fresh one, and report what was lost'
             cand events 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'nokv;put'= {
             cand --value-file 'Read the value from FILE (`-` for stdin), byte for byte: binary-safe, and no limit but the value size limit (64 MiB)'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'KEY and VALUE are hex-encoded (a --value-file is read as it is)'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -57,7 +59,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;get'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --key-hex 'The keys are hex-encoded'
             cand --raw 'Print the exact value bytes, without a newline (one key only)'
@@ -71,7 +73,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;delete'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'The keys are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -82,7 +84,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;delete-range'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex 'START and END are hex-encoded'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -97,7 +99,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --prefix 'Only keys starting with this'
             cand --limit 'At most N records'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --reverse 'Largest key first'
             cand --hex '--start, --end and --prefix are hex-encoded'
@@ -116,7 +118,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --linger 'Write a partial batch once its first record is this old (`100ms`, `1s`; `0` writes whenever the input pauses), so a slow producer''s records become durable and visible within about this delay'
             cand --max-errors 'Stop (exit 5) when more than N records are bad; implies --skip-invalid'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --header 'Skip the first record of every input (a header row)'
             cand --skip-invalid 'Skip bad records and count them instead of stopping at the first'
@@ -132,7 +134,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;flush'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the tables built as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -143,7 +145,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;compact'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
@@ -155,7 +157,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --format 'Output format'
             cand --watch 'Refresh every SECS seconds (default 2) until interrupted: a dashboard that fits 80x24 (with --json: one JSON document per line)'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the snapshot as JSON (short for --format json)'
             cand --all 'With --watch, show every section below the dashboard, whatever the terminal''s size'
@@ -167,10 +169,11 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;verify'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print the report as JSON'
             cand --allow-live 'Check even while another process holds the workdir (results may be inconsistent)'
+            cand --strict 'Exit 3 on crash leftovers too (temporaries, obsolete WAL segments, unpublished tables, torn tails), not only on damage'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'
@@ -179,7 +182,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
         }
         &'nokv;manifest'= {
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
@@ -194,9 +197,31 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --end 'Key to stop before (exclusive)'
             cand --prefix 'Only keys starting with this'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --hex '--start, --end and --prefix are hex-encoded'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;checkpoint'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the summary as JSON on stdout'
+            cand --sync 'fsync the WAL before every write batch returns'
+            cand -q 'No progress bar and no summary (errors are still printed)'
+            cand --quiet 'No progress bar and no summary (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'nokv;salvage'= {
+            cand --workdir 'The database directory'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
+            cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
+            cand --json 'Print the report as JSON'
             cand --sync 'fsync the WAL before every write batch returns'
             cand -q 'No progress bar and no summary (errors are still printed)'
             cand --quiet 'No progress bar and no summary (errors are still printed)'
@@ -207,7 +232,7 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand --since 'Only events at or after TIME (RFC 3339, Unix seconds, or an age such as 10m)'
             cand --kind 'Only events of these kinds (repeat or separate with commas)'
             cand --workdir 'The database directory'
-            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)'
+            cand --durability 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)'
             cand --memtable-size 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)'
             cand --json 'Print JSON lines (one event per line) instead of a table'
             cand --follow 'Keep printing new events as they are appended, until interrupted'
@@ -227,9 +252,11 @@ set edit:completion:arg-completer[nokv] = {|@words|
             cand flush 'Flush the memtables and print the tables built'
             cand compact 'Run a full manual compaction'
             cand stats 'Show engine statistics (read-only; works while another process holds the workdir)'
-            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when problems are found)'
+            cand verify 'Check the manifest, tables and WAL for damage (exit 3 when damage is found)'
             cand manifest 'Print the current version: checkpoint, counters, levels and tables'
             cand export 'Write every live key in a format `load` reads back losslessly'
+            cand checkpoint 'Copy the workdir to DEST, consistently, while another process may be writing'
+            cand salvage 'Copy every readable record of a damaged workdir into a fresh one, and report what was lost'
             cand events 'Show the event history: flushes, compactions, ingests, stalls, torn tails, errors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -256,6 +283,10 @@ set edit:completion:arg-completer[nokv] = {|@words|
         &'nokv;help;manifest'= {
         }
         &'nokv;help;export'= {
+        }
+        &'nokv;help;checkpoint'= {
+        }
+        &'nokv;help;salvage'= {
         }
         &'nokv;help;events'= {
         }

@@ -85,6 +85,17 @@ pub enum Error {
     InvalidArgument(String),
     /// The engine has been closed.
     Closed,
+    /// A read-only open or a checkpoint kept finding the workdir changed under it (a live
+    /// writer compacting tables away or reclaiming WAL segments between its reads) and gave
+    /// up after a bounded number of fresh starts from `CURRENT`.
+    WorkdirChanging {
+        /// The workdir.
+        path: PathBuf,
+        /// Fresh starts made.
+        attempts: u32,
+        /// What the last attempt met.
+        last: String,
+    },
 }
 
 impl Error {
@@ -104,6 +115,11 @@ impl Error {
             offset,
             reason: reason.into(),
         }
+    }
+
+    /// True for an I/O error saying the file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 
     /// True when the error reports damaged on-disk bytes.
@@ -167,6 +183,17 @@ impl fmt::Display for Error {
             ),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::Closed => write!(f, "the database is closed"),
+            Error::WorkdirChanging {
+                path,
+                attempts,
+                last,
+            } => write!(
+                f,
+                "workdir {} kept changing under the read ({attempts} fresh starts from CURRENT; \
+                 a writer is compacting or flushing faster than the read can open its files); \
+                 last: {last}",
+                path.display()
+            ),
         }
     }
 }

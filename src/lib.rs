@@ -31,7 +31,10 @@ pub mod vfs;
 pub mod wal;
 
 pub use batch::WriteBatch;
-pub use db::{CompactionSummary, Db, FlushSummary, Scan, ScanOptions};
+pub use db::{
+    checkpoint, CheckpointSummary, CompactionSummary, Db, FlushSummary, ReadOnlyDb, Scan,
+    ScanOptions,
+};
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};

@@ -54,11 +54,6 @@ pub struct Options {
     /// flushed (and compactions run) inline: by a writer that needs room, by
     /// [`crate::Db::flush`] and at close (deterministic tests use this). Default `true`.
     pub background_flush: bool,
-    /// Open for reading only: writes are refused, no worker thread is started, and close
-    /// neither fsyncs nor publishes `STATS` (`get`, `scan` and `export` use this). Recovery
-    /// still runs (replaying the WAL, cutting a torn tail, removing crash leftovers), under
-    /// `LOCK`. Default `false`.
-    pub read_only: bool,
     /// Compact automatically (L0 -> L1 at the trigger, Ln -> Ln+1 by size). Default `true`.
     pub auto_compaction: bool,
     /// L0 tables that trigger an L0 -> L1 compaction. Default 4.
@@ -91,7 +86,6 @@ impl Default for Options {
             manifest_rewrite_threshold: 4 << 20,
             stats_interval: Some(Duration::from_secs(1)),
             background_flush: true,
-            read_only: false,
             auto_compaction: true,
             l0_compaction_trigger: 4,
             l0_slowdown_trigger: 8,

@@ -1005,7 +1005,7 @@ impl Holder {
 }
 
 #[test]
-fn write_commands_fail_with_1_while_another_process_holds_the_workdir() {
+fn write_commands_fail_with_1_and_reads_work_while_another_process_holds_the_workdir() {
     let f = Fixture::new();
     f.put("a", "1");
     let holder = Holder::start(&f.db);
@@ -1013,11 +1013,10 @@ fn write_commands_fail_with_1_while_another_process_holds_the_workdir() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("locked"));
-    f.nokv(&["get", "a"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("locked"));
-    // manifest is read-only and works while the workdir is held.
+    // The read commands take no LOCK (SPEC 2.3a) and work while the workdir is held.
+    f.nokv(&["get", "a"]).assert().success().stdout("1\n");
+    f.nokv(&["scan"]).assert().success().stdout("a\t1\n");
+    f.nokv(&["export"]).assert().success().stdout("a\t1\n");
     f.nokv(&["manifest", "--json"]).assert().success();
     holder.finish();
     assert_eq!(f.get(b"held"), Some(b"1".to_vec()));
@@ -1301,4 +1300,107 @@ fn a_sorted_load_stopped_by_bad_input_keeps_the_prefix() {
         .stderr(predicate::str::contains("bad.tsv:4"));
     assert_eq!(f.get(b"c"), Some(b"3".to_vec()));
     assert_eq!(f.get(b"d"), None);
+}
+
+#[test]
+fn checkpoint_makes_a_workdir_of_its_own_and_refuses_a_non_empty_destination() {
+    let f = Fixture::new();
+    f.put("a", "1");
+    f.nokv(&["flush"]).assert().success();
+    f.put("b", "2");
+    let dest = f.tmp.path().join("copy");
+    let out = f
+        .nokv(&["checkpoint", dest.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["tables_linked"], 1, "{summary}");
+    assert_eq!(summary["last_sequence"], 2, "{summary}");
+    assert!(!dest.join("LOCK").exists());
+    let copy = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.env_remove("NOKV_WORKDIR")
+            .arg("--workdir")
+            .arg(&dest)
+            .args(args);
+        cmd
+    };
+    copy(&["scan"]).assert().success().stdout("a\t1\nb\t2\n");
+    copy(&["verify"]).assert().success();
+
+    // An existing, non-empty destination is refused and left as it was.
+    f.put("c", "3");
+    f.nokv(&["checkpoint", dest.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not empty"));
+    copy(&["scan"]).assert().success().stdout("a\t1\nb\t2\n");
+    // A missing source workdir is refused without creating anything.
+    let nowhere = f.tmp.path().join("nowhere");
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&nowhere)
+        .args(["checkpoint", f.tmp.path().join("c2").to_str().unwrap()])
+        .assert()
+        .code(1);
+    assert!(!nowhere.exists() && !f.tmp.path().join("c2").exists());
+}
+
+#[test]
+fn checkpoint_copies_tables_across_filesystems_and_links_them_on_the_same_one() {
+    use std::os::unix::fs::MetadataExt;
+    let f = Fixture::new();
+    f.put("a", "1");
+    f.nokv(&["flush"]).assert().success();
+    let table = std::fs::read_dir(&f.db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sst"))
+        .unwrap();
+    let same = f.tmp.path().join("same");
+    f.nokv(&["checkpoint", same.to_str().unwrap()])
+        .assert()
+        .success();
+    let linked = same.join(table.file_name().unwrap());
+    assert_eq!(
+        std::fs::metadata(&linked).unwrap().ino(),
+        std::fs::metadata(&table).unwrap().ino()
+    );
+    assert_eq!(std::fs::metadata(&table).unwrap().nlink(), 2);
+
+    let shm = Path::new("/dev/shm");
+    let other_fs = shm.is_dir()
+        && std::fs::metadata(shm).unwrap().dev() != std::fs::metadata(f.tmp.path()).unwrap().dev();
+    if !other_fs {
+        eprintln!("checkpoint across filesystems: SKIPPED (no /dev/shm on another filesystem)");
+        return;
+    }
+    let other = tempfile::tempdir_in(shm).unwrap();
+    let dest = other.path().join("copy");
+    let out = f
+        .nokv(&["checkpoint", dest.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["tables_linked"], 0, "{summary}");
+    assert_eq!(summary["tables_copied"], 1, "{summary}");
+    let mut scan = Command::new(BIN);
+    scan.env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&dest)
+        .arg("scan")
+        .assert()
+        .success()
+        .stdout("a\t1\n");
 }

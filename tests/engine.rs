@@ -512,22 +512,29 @@ fn stats_are_published_at_close() {
 }
 
 #[test]
-fn a_read_only_open_serves_reads_refuses_writes_and_writes_nothing_at_close() {
+fn a_read_only_open_beside_a_live_writer_sees_its_writes_and_changes_nothing() {
     let vfs = MemVfs::new();
     let db = open_mem(&vfs, small_options()).unwrap();
-    db.put(b"k", b"v").unwrap();
-    db.close().unwrap();
+    for i in 0..300u32 {
+        db.put(format!("k{i:04}").as_bytes(), b"flushed").unwrap();
+    }
+    db.flush().unwrap();
+    db.put(b"k0001", b"in the wal").unwrap();
+    db.delete(b"k0002").unwrap();
+    // The writer still holds LOCK and its WAL segment is open for appends.
     let before = files_with_bytes(&vfs);
-    let opts = Options {
-        read_only: true,
-        ..small_options()
-    };
-    let db = open_mem(&vfs, opts).unwrap();
-    assert_eq!(db.get(b"k").unwrap(), Some(b"v".to_vec()));
-    let err = db.put(b"k", b"other").unwrap_err();
-    assert!(err.to_string().contains("read-only"), "{err}");
+    let reader =
+        nokv::ReadOnlyDb::open_with_vfs(Arc::new(vfs.clone()), &dir(), small_options()).unwrap();
+    assert_eq!(reader.get(b"k0000").unwrap(), Some(b"flushed".to_vec()));
+    assert_eq!(reader.get(b"k0001").unwrap(), Some(b"in the wal".to_vec()));
+    assert_eq!(reader.get(b"k0002").unwrap(), None);
+    assert_eq!(reader.scan(&Default::default()).unwrap().count(), 299);
+    assert_eq!(reader.attempts(), 1);
+    assert_eq!(files_with_bytes(&vfs), before, "the reader changed a file");
+    // Later writes are not seen: the reader holds what it read at open.
+    db.put(b"k0003", b"later").unwrap();
+    assert_eq!(reader.get(b"k0003").unwrap(), Some(b"flushed".to_vec()));
     db.close().unwrap();
-    assert_eq!(files_with_bytes(&vfs), before);
 }
 
 #[test]

@@ -292,7 +292,6 @@ fn epoch_options(rng: &mut Rng, strict: bool) -> Options {
         manifest_rewrite_threshold: 4096 + rng.below(16 << 10),
         stats_interval: Some(Duration::from_millis(1)),
         background_flush,
-        read_only: false,
         auto_compaction: rng.chance(90),
         l0_compaction_trigger,
         l0_slowdown_trigger: l0_compaction_trigger + 4,

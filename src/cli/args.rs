@@ -17,8 +17,9 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
     ),
     (
         1,
-        "operational error: I/O error, workdir locked by another process, corruption found on \
-         open, workdir missing, unsupported operation",
+        "operational error: I/O error, workdir locked by another process (write commands), \
+         corruption found on open, workdir missing, checkpoint destination not empty, \
+         unsupported operation",
     ),
     (
         2,
@@ -109,7 +110,7 @@ pub struct GlobalArgs {
     pub workdir: PathBuf,
 
     /// How flushed tables are installed: strict (fsync + atomic rename, survives power loss)
-    /// or fast (no fsync, survives process crashes)
+    /// or fast (no fsync during the run, one pass over the tables and the workdir at the end)
     #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Strict)]
     pub durability: DurabilityArg,
 
@@ -138,7 +139,8 @@ pub struct GlobalArgs {
 pub enum DurabilityArg {
     /// fsync the table, rename without replace, fsync the directory, then log the manifest
     Strict,
-    /// write the table in place, no fsync
+    /// write the table in place; the tables written and the workdir are fsynced once, when
+    /// the command ends (a power loss before that may lose the run)
     Fast,
 }
 
@@ -294,6 +296,20 @@ Examples:
   nokv --workdir a export | nokv --workdir b load")]
     Export(ExportArgs),
 
+    /// Copy the workdir to DEST, consistently, while another process may be writing
+    #[command(after_help = "\
+Examples:
+  nokv checkpoint /backup/kv-2026-12-01
+  nokv checkpoint /backup/kv --json | jq .tables_linked
+  producer | nokv load - &  nokv checkpoint snap    # beside a live writer
+  nokv --workdir snap scan                          # the copy is a workdir of its own
+
+DEST must not exist, or be an empty directory. Tables are hard-linked when DEST is on the same
+filesystem (they are never modified, so the two workdirs stay independent) and copied
+otherwise; the WAL up to its last complete record is copied and a fresh manifest written.
+Everything in DEST is fsynced before exit 0; CURRENT is written last, so a DEST without CURRENT
+is an interrupted checkpoint: remove it and run again.")]
+    Checkpoint(CheckpointArgs),
     /// Copy every readable record of a damaged workdir into a fresh one, and report what was lost
     #[command(after_help = "\
 The workdir is only read, never changed. DEST must not exist or be empty; it becomes an
@@ -724,6 +740,17 @@ pub struct ExportArgs {
     /// --start, --end and --prefix are hex-encoded
     #[arg(long)]
     pub hex: bool,
+}
+
+/// `checkpoint`
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The new workdir (must not exist, or be empty)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses a size: `1048576`, `512KiB`, `4MiB`, `1GiB`, `64MB` (decimal), `4 MiB`.

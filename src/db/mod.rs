@@ -64,13 +64,17 @@
 //! poisons the engine: the error is kept, later writes fail with [`Error::Background`] naming
 //! it, nothing is deleted, and the next open recovers from the WAL.
 
+mod checkpoint;
 mod ingest;
 mod read;
+mod read_only;
 mod recovery;
 #[cfg(test)]
 mod unpublished_tests;
 
+pub use checkpoint::{checkpoint, checkpoint_with_vfs, CheckpointSummary};
 pub use ingest::{Ingest, IngestSummary};
+pub use read_only::{ReadOnlyDb, READ_ONLY_ATTEMPTS};
 
 pub use read::ScanOptions;
 
@@ -91,7 +95,7 @@ use crate::filenames;
 use crate::flush::{self, FlushMetrics, FlushTask};
 use crate::manifest::{Manifest, Version, VersionEdit};
 use crate::memtable::Memtable;
-use crate::options::Options;
+use crate::options::{Durability, Options};
 use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
 use crate::types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};
@@ -209,6 +213,9 @@ pub(crate) struct Inner {
     block_cache: Option<Arc<BlockCache>>,
     /// The `EVENTS` history; written by its own thread, closed by `shutdown`.
     events: EventLog,
+    /// Fast mode: tables written this session and not fsynced yet (SPEC 2.2); fsynced, with
+    /// the workdir, when [`Db::flush`] completes and at close.
+    unsynced_tables: Mutex<Vec<(FileNumber, PathBuf)>>,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
@@ -285,11 +292,7 @@ impl Db {
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
         let (compact_tx, compact_rx) = crossbeam_channel::unbounded();
         let previous = stats::read_published(vfs.as_ref(), dir).unwrap_or_default();
-        let events_cap = if opts.read_only {
-            0
-        } else {
-            opts.events_max_bytes
-        };
+        let events_cap = opts.events_max_bytes;
         let events = EventLog::open(Arc::clone(&vfs), dir, events_cap, opts.background_flush);
         for tail in &recovered.torn_tails {
             events.record(Event::torn_tail(tail));
@@ -354,6 +357,7 @@ impl Db {
             compact_rx,
             block_cache,
             events,
+            unsynced_tables: Mutex::new(Vec::new()),
             opts,
         });
         for task in recovered.imms {
@@ -370,9 +374,6 @@ impl Db {
     }
 
     fn start_threads(&self) -> Result<()> {
-        if self.inner.opts.read_only {
-            return Ok(());
-        }
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if self.inner.opts.background_flush {
             let inner = Arc::clone(&self.inner);
@@ -512,6 +513,7 @@ impl Db {
             }
         }
         self.inner.wait_for_flushes()?;
+        self.inner.sync_fast_tables()?;
         let view = self.inner.read_view();
         let mut tables: Vec<TableMeta> = view.version.levels[0]
             .iter()
@@ -588,11 +590,6 @@ impl Db {
             let _ = handle.join();
         }
         inner.events.close();
-        if inner.opts.read_only {
-            // Nothing was written: nothing to make durable or to report.
-            inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
-            return Ok(());
-        }
         let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         // IMPORTANT: after a failure, no fsync is retried: a later success would prove
         // nothing about pages the kernel may already have dropped.
@@ -602,6 +599,7 @@ impl Db {
             inner
                 .sync_point
                 .sync_all(&writer.wal.sync_handle(), writer.wal.number())
+                .and_then(|()| inner.sync_fast_tables())
         };
         drop(writer);
         inner.purge_obsolete(&mut inner.state.lock().unwrap_or_else(|e| e.into_inner()));
@@ -673,11 +671,6 @@ impl Inner {
         // IMPORTANT: checked after taking the writer lock, so no write slips past a failure.
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
-        }
-        if self.opts.read_only {
-            return Err(Error::InvalidArgument(
-                "the database was opened read-only".into(),
-            ));
         }
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(self.background_error());
@@ -1324,14 +1317,62 @@ impl Inner {
         Ok(outputs)
     }
 
-    /// Opens a table this engine just wrote, through the shared block cache.
+    /// Opens a table this engine just wrote, through the shared block cache. In fast mode
+    /// the table is remembered for [`Inner::sync_fast_tables`].
     fn open_table(&self, path: &Path, size: u64) -> Result<Table> {
-        Table::open_cached(
+        let table = Table::open_cached(
             self.vfs.as_ref(),
             path,
             Some(size),
             self.block_cache.clone(),
-        )
+        )?;
+        if self.opts.durability == Durability::Fast {
+            self.unsynced_tables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((table.meta().number, path.to_path_buf()));
+        }
+        Ok(table)
+    }
+
+    /// Fast mode's durability point (SPEC 2.2): fsyncs every table written since the last
+    /// call that the current version still holds, then the workdir (their names). Tables
+    /// compacted away meanwhile need neither. A failure poisons the engine: an fsync is never
+    /// retried.
+    fn sync_fast_tables(&self) -> Result<()> {
+        let mut unsynced = self
+            .unsynced_tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if unsynced.is_empty() {
+            return Ok(());
+        }
+        let synced = (|| {
+            for (number, path) in unsynced.iter() {
+                if !self.read_view().tables.contains_key(number) {
+                    continue;
+                }
+                match self.vfs.open_append(path) {
+                    Ok(file) => file.sync()?,
+                    // Compacted away and deleted since the check above.
+                    Err(err)
+                        if err.is_not_found() && !self.read_view().tables.contains_key(number) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            self.vfs.sync_dir(&self.dir)
+        })();
+        match synced {
+            Ok(()) => {
+                unsynced.clear();
+                Ok(())
+            }
+            Err(err) => {
+                drop(unsynced);
+                self.poison_with(format!("fsync of fast-mode tables failed: {err}"));
+                Err(err)
+            }
+        }
     }
 
     /// Deletes compacted-away tables that no reader holds any more.

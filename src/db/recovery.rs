@@ -182,40 +182,17 @@ pub(super) fn recover(
     for (i, &number) in segments.iter().enumerate() {
         let newest = i + 1 == segments.len();
         let path = wal::segment_path(&wal_dir, number);
-        let mut entries = Vec::new();
-        let mut record = 0u64;
-        let summary = wal::read_segment(vfs.as_ref(), &path, Some(number), |batch| {
-            if batch.first_seq.0 > next_seq {
-                return Err(Error::corruption(
-                    &path,
-                    0,
-                    format!(
-                        "record {record} starts at sequence {}, but {} and the segments before \
-                         this one end at {}: the writes in between are missing (a deleted WAL \
-                         segment, or a damaged manifest that lost its last edits)",
-                        batch.first_seq.0,
-                        manifest.file_name(),
-                        next_seq - 1
-                    ),
-                ));
-            }
-            record += 1;
-            next_seq = next_seq.max(batch.first_seq.0.saturating_add(batch.ops.len() as u64));
-            for (i, op) in batch.ops.iter().enumerate() {
-                let seq = SeqNo(batch.first_seq.0 + i as u64);
-                last_seq = last_seq.max(seq);
-                entries.push((
-                    op.key.to_vec(),
-                    MemValue {
-                        seq,
-                        kind: op.kind,
-                        value: op.value.to_vec(),
-                    },
-                ));
-            }
-            Ok(())
-        })?;
-        let memtable = Arc::new(Memtable::from_log(number, entries));
+        let (memtable, summary) = match replay_segment(
+            vfs.as_ref(),
+            &path,
+            number,
+            &mut next_seq,
+            &manifest.file_name(),
+        )? {
+            SegmentReplay::Replayed { memtable, summary } => (memtable, summary),
+            SegmentReplay::SequenceGap(err) => return Err(err),
+        };
+        last_seq = last_seq.max(SeqNo(next_seq - 1));
         match summary.tail {
             Tail::Clean => {}
             Tail::Torn { offset, reason } if newest => {
@@ -329,6 +306,73 @@ fn temp_number(name: &str) -> u64 {
         Some(FileKind::Table(n) | FileKind::Manifest(n) | FileKind::Wal(n)) => n.0,
         _ => 0,
     }
+}
+
+/// What [`replay_segment`] found.
+pub(super) enum SegmentReplay {
+    /// The segment's good records, and how the segment ends (the caller judges the tail).
+    Replayed {
+        memtable: Arc<Memtable>,
+        summary: wal::SegmentSummary,
+    },
+    /// A record starts past the next expected sequence number: acknowledged writes are
+    /// missing (or, for a read-only open racing a writer, the manifest read is stale).
+    SequenceGap(Error),
+}
+
+/// Replays one WAL segment into a memtable. Sequence numbers must run on without a gap from
+/// `next_seq` (advanced past every record replayed); `manifest` names the manifest for the
+/// error message. Reads only: the tail is left for the caller to judge (and, in recovery,
+/// to cut).
+///
+/// # Errors
+/// I/O errors and corruption from [`wal::read_segment`].
+pub(super) fn replay_segment(
+    vfs: &dyn Vfs,
+    path: &Path,
+    number: FileNumber,
+    next_seq: &mut u64,
+    manifest: &str,
+) -> Result<SegmentReplay> {
+    let mut entries = Vec::new();
+    let mut record = 0u64;
+    let mut gap = None;
+    let read = wal::read_segment(vfs, path, Some(number), |batch| {
+        if batch.first_seq.0 > *next_seq {
+            gap = Some(Error::corruption(
+                path,
+                0,
+                format!(
+                    "record {record} starts at sequence {}, but {manifest} and the segments \
+                     before this one end at {}: the writes in between are missing (a deleted \
+                     WAL segment, or a damaged manifest that lost its last edits)",
+                    batch.first_seq.0,
+                    *next_seq - 1
+                ),
+            ));
+            return Err(Error::InvalidArgument("sequence gap".into()));
+        }
+        record += 1;
+        *next_seq = (*next_seq).max(batch.first_seq.0.saturating_add(batch.ops.len() as u64));
+        for (i, op) in batch.ops.iter().enumerate() {
+            entries.push((
+                op.key.to_vec(),
+                MemValue {
+                    seq: SeqNo(batch.first_seq.0 + i as u64),
+                    kind: op.kind,
+                    value: op.value.to_vec(),
+                },
+            ));
+        }
+        Ok(())
+    });
+    if let Some(err) = gap {
+        return Ok(SegmentReplay::SequenceGap(err));
+    }
+    Ok(SegmentReplay::Replayed {
+        memtable: Arc::new(Memtable::from_log(number, entries)),
+        summary: read?,
+    })
 }
 
 /// A directory without `CURRENT`: initialise it only when it holds nothing that could be

@@ -206,6 +206,11 @@ impl Table {
         &self.path
     }
 
+    /// The open file: still readable after a compaction removed the table's name.
+    pub(crate) fn file(&self) -> &Arc<dyn ReadableFile> {
+        &self.file
+    }
+
     /// The table's metadata from its properties block; `number` from the file name (0 when
     /// the name is not a table name), `size` the file size.
     pub fn meta(&self) -> TableMeta {

@@ -504,6 +504,12 @@ impl Vfs for FaultVfs {
         self.shared.gate(OpKind::Lock, path)?;
         self.inner.lock_holder(path)
     }
+
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        // A new directory entry, like a create (of `to`).
+        self.shared.gate(OpKind::Create, to)?;
+        self.inner.hard_link(from, to)
+    }
 }
 
 #[cfg(test)]

@@ -416,6 +416,17 @@ impl Vfs for MemVfs {
         }))
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut state = self.state();
+        let inode = Self::existing_file(&state, from, "link")?;
+        if state.files.contains_key(to) || state.is_dir(to) {
+            return Err(Error::io("link", to)(already_exists()));
+        }
+        Self::check_parent(&state, to, "link")?;
+        state.files.insert(to.to_path_buf(), inode);
+        Ok(())
+    }
+
     fn open_append(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let state = self.state();
         let inode = Self::existing_file(&state, path, "open")?;

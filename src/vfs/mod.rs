@@ -89,6 +89,17 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     /// Read-only: never creates the file, never keeps the lock. `Ok(None)` when nobody holds
     /// it (or the file does not exist).
     fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>>;
+    /// Gives the file at `from` a second name `to` (a hard link: one inode, so the bytes are
+    /// shared, and removing either name leaves the other). Fails if `to` exists; durable after
+    /// [`Vfs::sync_dir`] on `to`'s parent. Only for immutable files (tables). The default
+    /// answers "unsupported", and callers copy instead.
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        let _ = from;
+        Err(Error::io("link", to)(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "hard links are not supported by this filesystem",
+        )))
+    }
 }
 
 /// Reads a whole file.

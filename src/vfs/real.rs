@@ -203,6 +203,10 @@ impl Vfs for RealFs {
         Ok(Box::new(RealLock { _file: file }))
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::hard_link(from, to).map_err(Error::io("link", to))
+    }
+
     fn lock_holder(&self, path: &Path) -> Result<Option<Option<u32>>> {
         let mut file = match File::open(path) {
             Ok(file) => file,

@@ -1,8 +1,8 @@
 //! `nokv export`: every live record (or a `--prefix`/`--start`/`--end` range), in a format
 //! `load` reads back losslessly (tsv, jsonl, csv).
 
+use super::open_read_only;
 use super::scan::{range_options, write_records, Shape};
-use super::{close, open_existing};
 use crate::cli::args::{ExportArgs, GlobalArgs};
 use crate::cli::CliError;
 
@@ -12,9 +12,6 @@ use crate::cli::CliError;
 /// Usage errors for bad hex; a missing workdir; engine errors; stdout errors.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<(), CliError> {
     let options = range_options(&args.start, &args.end, &args.prefix, args.hex)?;
-    let db = open_existing(global)?;
-    let written = write_records(&db, &options, Shape::Records(args.format));
-    let closed = close(db);
-    written?;
-    closed
+    let db = open_read_only(global)?;
+    write_records(&db, &options, Shape::Records(args.format)).map(|_| ())
 }

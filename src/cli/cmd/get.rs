@@ -1,7 +1,7 @@
 //! `nokv get KEY...`: print the value of one key, or `key<TAB>value` lines for several
 //! (exit 4 when any is absent).
 
-use super::{close, key_arg, open_existing};
+use super::{key_arg, open_read_only};
 use crate::cli::args::{GetArgs, GlobalArgs};
 use crate::cli::format::tsv::escape_into;
 use crate::cli::output::{self, escaped, note};
@@ -30,10 +30,11 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<(), CliError> {
             "--raw prints one value as it is; give one key (or use --hex or --json)".into(),
         ));
     }
-    let db = open_existing(global)?;
-    let values: Result<Vec<_>, _> = keys.iter().map(|key| db.get(key)).collect();
-    close(db)?;
-    let values = values?;
+    let db = open_read_only(global)?;
+    let values = keys
+        .iter()
+        .map(|key| db.get(key))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut out = Vec::new();
     let mut missing = Vec::new();

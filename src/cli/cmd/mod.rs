@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: engine options from the global flags,
 //! opening the workdir, and decoding key arguments.
 
+mod checkpoint;
 mod compact;
 mod delete;
 mod delete_range;
@@ -21,7 +22,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::types::MAX_KEY_LEN;
-use crate::{Db, Durability, Options};
+use crate::{Db, Durability, Options, ReadOnlyDb};
 
 use super::args::{Cli, Command, DurabilityArg, GlobalArgs};
 use super::output;
@@ -48,6 +49,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Export(args) => export::run(global, args),
         Command::Events(args) => events::run(global, args),
         Command::Salvage(args) => salvage::run(global, args),
+        Command::Checkpoint(args) => checkpoint::run(global, args),
     }
 }
 
@@ -96,19 +98,15 @@ pub fn open_existing_for_write(global: &GlobalArgs) -> Result<Db, CliError> {
     open_for_write(global)
 }
 
-/// Opens an existing database, for read commands: refuses (without creating anything) a
-/// workdir that does not exist or holds no database.
+/// Opens an existing database read-only, for read commands (SPEC 2.3a): no `LOCK`, nothing
+/// written, so it works beside a live writer; refuses a workdir that does not exist or holds
+/// no database.
 ///
 /// # Errors
 /// A clear message for a missing workdir or database; the engine's open errors.
-pub fn open_existing(global: &GlobalArgs) -> Result<Db, CliError> {
+pub fn open_read_only(global: &GlobalArgs) -> Result<ReadOnlyDb, CliError> {
     require_database(&global.workdir)?;
-    let options = Options {
-        read_only: true,
-        stats_interval: None,
-        ..engine_options(global)
-    };
-    Ok(warn_torn_tails(Db::open(&global.workdir, options)?))
+    Ok(ReadOnlyDb::open(&global.workdir, engine_options(global))?)
 }
 
 /// Checks that `dir` exists and is a directory.

@@ -1,9 +1,9 @@
 //! `nokv scan`: print live records in key order as `key<TAB>value` lines (escaped as `load`
 //! reads them) or JSON lines; or only their keys, or only their number.
 
-use crate::{Db, ScanOptions};
+use crate::{ReadOnlyDb, ScanOptions};
 
-use super::{arg_bytes, close, open_existing};
+use super::{arg_bytes, open_read_only};
 use crate::cli::args::{ExportFormat, GlobalArgs, ScanArgs};
 use crate::cli::format::{self, jsonl, tsv};
 use crate::cli::output::{self, Stdout};
@@ -64,11 +64,8 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
     } else {
         Shape::Records(ExportFormat::Tsv)
     };
-    let db = open_existing(global)?;
-    let written = write_records(&db, &options, shape);
-    let closed = close(db);
-    let count = written?;
-    closed?;
+    let db = open_read_only(global)?;
+    let count = write_records(&db, &options, shape)?;
     if shape == Shape::Count {
         let text = if args.json {
             format!("{{\"count\":{count}}}\n")
@@ -85,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
 /// # Errors
 /// Engine errors from the scan; stdout errors ([`CliError::BrokenPipe`] when the reader
 /// went away).
-pub fn write_records(db: &Db, options: &ScanOptions, shape: Shape) -> Result<u64, CliError> {
+pub fn write_records(db: &ReadOnlyDb, options: &ScanOptions, shape: Shape) -> Result<u64, CliError> {
     let mut out = Stdout::new();
     if options.limit == Some(0) {
         return Ok(0);

@@ -1,0 +1,83 @@
+//! Fast mode keeps the promise of SPEC 2.2: no fsync during the run, but the tables it wrote
+//! and the workdir are fsynced when a flush completes and at close, so a power loss after a
+//! clean close (a command that exited 0) loses nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nokv::vfs::{FaultVfs, MemVfs, OpKind};
+use nokv::{Db, Durability, Options};
+
+fn dir() -> PathBuf {
+    PathBuf::from("/db")
+}
+
+fn fast() -> Options {
+    Options {
+        memtable_size: 16 << 10,
+        block_size: 1024,
+        stats_interval: None,
+        durability: Durability::Fast,
+        ..Options::default()
+    }
+}
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i:06}").into_bytes()
+}
+
+fn value(i: u32) -> Vec<u8> {
+    format!("value {i} {}", "v".repeat(60)).into_bytes()
+}
+
+fn assert_all(db: &Db, n: u32) {
+    for i in 0..n {
+        assert_eq!(db.get(&key(i)).unwrap(), Some(value(i)), "key {i}");
+    }
+    assert_eq!(db.scan(&Default::default()).unwrap().count(), n as usize);
+}
+
+#[test]
+fn a_fast_mode_workdir_survives_power_loss_after_a_clean_close() {
+    let mem = MemVfs::new();
+    let fault = FaultVfs::new(Arc::new(mem.clone()));
+    let db = Db::open_with_vfs(Arc::new(fault.clone()), &dir(), fast()).unwrap();
+    let n = 3000;
+    for i in 0..n {
+        db.put(&key(i), &value(i)).unwrap();
+    }
+    // Many flushes and at least one compaction ran, none of them fsynced a table.
+    let stats = db.stats();
+    assert!(stats.flush.completed >= 8, "{}", stats.flush.completed);
+    let table_syncs_during_the_run = fault
+        .ops()
+        .iter()
+        .filter(|op| op.kind == OpKind::Sync && op.path.extension().is_some_and(|e| e == "sst"))
+        .count();
+    assert_eq!(
+        table_syncs_during_the_run, 0,
+        "fast mode fsynced a table mid-run"
+    );
+    db.close().unwrap();
+
+    let after_power_loss = mem.crash_clone();
+    let db = Db::open_with_vfs(Arc::new(after_power_loss), &dir(), fast()).unwrap();
+    assert_all(&db, n);
+    db.close().unwrap();
+}
+
+#[test]
+fn a_fast_mode_flush_is_durable_when_it_returns() {
+    let mem = MemVfs::new();
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), fast()).unwrap();
+    let n = 1500;
+    for i in 0..n {
+        db.put(&key(i), &value(i)).unwrap();
+    }
+    db.flush().unwrap();
+    // Power lost with the writer still open: what flush() installed is on disk.
+    let after_power_loss = mem.crash_clone();
+    drop(db);
+    let db = Db::open_with_vfs(Arc::new(after_power_loss), &dir(), fast()).unwrap();
+    assert_all(&db, n);
+}

@@ -1,0 +1,498 @@
+//! Read-only opens and checkpoints beside a live writer (SPEC 2.3a, 4): nothing on disk
+//! changes, a table compacted away or a WAL segment reclaimed between the reader's steps sends
+//! it back to `CURRENT` for a fresh start (a bounded number of times), and a checkpoint is a
+//! workdir of its own that shares no change with its source.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use nokv::vfs::{FaultVfs, FileLock, MemVfs, ReadableFile, Vfs, WritableFile};
+use nokv::{Db, Error, Options, ReadOnlyDb};
+
+fn dir() -> PathBuf {
+    PathBuf::from("/db")
+}
+
+fn options() -> Options {
+    Options {
+        memtable_size: 16 << 10,
+        block_size: 1024,
+        stats_interval: None,
+        background_flush: false,
+        auto_compaction: false,
+        ..Options::default()
+    }
+}
+
+type Hook = Box<dyn FnMut(&Path) + Send>;
+
+/// A [`MemVfs`] whose `open_read` of a table (or `list_dir` of `wal/`) first runs a hook: the
+/// moment between the reader's manifest read and its table open (or WAL listing), where a
+/// writer in another process may compact or flush.
+#[derive(Clone)]
+struct HookVfs {
+    inner: MemVfs,
+    on_table_open: Arc<Mutex<Option<Hook>>>,
+    on_wal_list: Arc<Mutex<Option<Hook>>>,
+    on_link: Arc<Mutex<Option<Hook>>>,
+    on_manifest_open: Arc<Mutex<Option<Hook>>>,
+}
+
+impl std::fmt::Debug for HookVfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookVfs")
+    }
+}
+
+impl HookVfs {
+    fn new(inner: MemVfs) -> HookVfs {
+        HookVfs {
+            inner,
+            on_table_open: Arc::new(Mutex::new(None)),
+            on_wal_list: Arc::new(Mutex::new(None)),
+            on_link: Arc::new(Mutex::new(None)),
+            on_manifest_open: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn run(hook: &Mutex<Option<Hook>>, path: &Path) {
+        if let Some(hook) = hook.lock().unwrap().as_mut() {
+            hook(path);
+        }
+    }
+}
+
+impl Vfs for HookVfs {
+    fn create_new(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
+        self.inner.create_new(path)
+    }
+    fn open_append(&self, path: &Path) -> nokv::Result<Box<dyn WritableFile>> {
+        self.inner.open_append(path)
+    }
+    fn open_read(&self, path: &Path) -> nokv::Result<Arc<dyn ReadableFile>> {
+        if path.extension().is_some_and(|e| e == "sst") {
+            Self::run(&self.on_table_open, path);
+        }
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("MANIFEST-"))
+        {
+            Self::run(&self.on_manifest_open, path);
+        }
+        self.inner.open_read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn rename_no_replace(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        self.inner.rename_no_replace(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> nokv::Result<()> {
+        self.inner.truncate(path, len)
+    }
+    fn sync_dir(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.sync_dir(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> nokv::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> nokv::Result<Vec<String>> {
+        if path.ends_with("wal") {
+            Self::run(&self.on_wal_list, path);
+        }
+        self.inner.list_dir(path)
+    }
+    fn exists(&self, path: &Path) -> nokv::Result<bool> {
+        self.inner.exists(path)
+    }
+    fn file_size(&self, path: &Path) -> nokv::Result<u64> {
+        self.inner.file_size(path)
+    }
+    fn lock(&self, path: &Path) -> nokv::Result<Box<dyn FileLock>> {
+        self.inner.lock(path)
+    }
+    fn lock_holder(&self, path: &Path) -> nokv::Result<Option<Option<u32>>> {
+        self.inner.lock_holder(path)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> nokv::Result<()> {
+        Self::run(&self.on_link, from);
+        self.inner.hard_link(from, to)
+    }
+}
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i:05}").into_bytes()
+}
+
+fn value(i: u32, round: u32) -> Vec<u8> {
+    format!("value {i} of round {round} {}", "x".repeat(40)).into_bytes()
+}
+
+/// A writer on `vfs` holding two L0 tables and some WAL data.
+fn writer(vfs: &MemVfs) -> Db {
+    let db = Db::open_with_vfs(Arc::new(vfs.clone()), &dir(), options()).unwrap();
+    write_round(&db, 0);
+    db
+}
+
+fn write_round(db: &Db, round: u32) {
+    for i in 0..200 {
+        db.put(&key(i), &value(i, round)).unwrap();
+    }
+    db.flush().unwrap();
+    for i in 0..200 {
+        db.put(&key(i + 200), &value(i + 200, round)).unwrap();
+    }
+}
+
+fn reader(vfs: &HookVfs) -> nokv::Result<ReadOnlyDb> {
+    ReadOnlyDb::open_with_vfs(Arc::new(vfs.clone()), &dir(), options())
+}
+
+fn assert_round(reader: &ReadOnlyDb, round: u32) {
+    let all: Vec<(Vec<u8>, Vec<u8>)> = reader
+        .scan(&Default::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..400).map(|i| (key(i), value(i, round))).collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn a_table_compacted_away_before_the_reader_opens_it_sends_it_back_to_current() {
+    let mem = MemVfs::new();
+    let db = Arc::new(writer(&mem));
+    let vfs = HookVfs::new(mem.clone());
+    let compactor = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_table_open.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            assert!(compactor.compact().unwrap().inputs >= 2);
+        }
+    }));
+    let reader = reader(&vfs).unwrap();
+    assert_eq!(reader.attempts(), 2, "one fresh start after the compaction");
+    assert_round(&reader, 0);
+    assert!(
+        reader.version().levels[0].is_empty(),
+        "the compacted version"
+    );
+}
+
+#[test]
+fn a_flush_between_the_manifest_read_and_the_wal_listing_is_not_missed() {
+    // The writer's data is all in the active WAL segment. If the reader read the manifest,
+    // then the writer flushed (checkpoint moved, segment deleted, a new empty one opened),
+    // then the reader listed wal/, the reader would see neither the table nor the records.
+    let mem = MemVfs::new();
+    let db = Arc::new(Db::open_with_vfs(Arc::new(mem.clone()), &dir(), options()).unwrap());
+    for i in 0..50 {
+        db.put(&key(i), &value(i, 7)).unwrap();
+    }
+    let vfs = HookVfs::new(mem.clone());
+    let flusher = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_wal_list.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            assert_eq!(flusher.flush().unwrap().tables.len(), 1);
+        }
+    }));
+    let reader = reader(&vfs).unwrap();
+    assert_eq!(reader.attempts(), 2);
+    for i in 0..50 {
+        assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 7)), "key {i}");
+    }
+}
+
+#[test]
+fn a_manifest_rewritten_between_current_and_its_read_sends_the_reader_back_to_current() {
+    let mem = MemVfs::new();
+    let opts = Options {
+        manifest_rewrite_threshold: 64,
+        ..options()
+    };
+    let db = Arc::new(Db::open_with_vfs(Arc::new(mem.clone()), &dir(), opts).unwrap());
+    write_round(&db, 0);
+    let vfs = HookVfs::new(mem.clone());
+    let rewriter = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_manifest_open.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            write_round(&rewriter, 1);
+        }
+    }));
+    let before = mem
+        .file_names()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("MANIFEST-"))
+        .unwrap();
+    let reader = reader(&vfs).unwrap();
+    assert!(
+        !mem.file_names().contains(&before),
+        "the writer did not rewrite its manifest: {:?} {:?}",
+        before,
+        mem.file_names()
+    );
+    assert_eq!(reader.attempts(), 2);
+    assert_round(&reader, 1);
+}
+
+#[test]
+fn a_writer_that_keeps_compacting_under_every_attempt_gets_a_clear_error() {
+    let mem = MemVfs::new();
+    let db = Arc::new(writer(&mem));
+    let vfs = HookVfs::new(mem.clone());
+    let busy = Arc::clone(&db);
+    let mut round = 0;
+    *vfs.on_table_open.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        round += 1;
+        write_round(&busy, round);
+        busy.compact().unwrap();
+    }));
+    let err = reader(&vfs).unwrap_err();
+    match &err {
+        Error::WorkdirChanging { attempts, last, .. } => {
+            assert_eq!(*attempts, nokv::db::READ_ONLY_ATTEMPTS);
+            // A table compacted away, or a WAL segment the flush reclaimed.
+            assert!(last.contains("No such file"), "{last}");
+        }
+        other => panic!("expected WorkdirChanging, got {other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("/db") && text.contains("kept changing"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_table_missing_while_the_manifest_stays_put_is_damage_not_a_race() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.close().unwrap();
+    let table = mem
+        .file_names()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "sst"))
+        .unwrap();
+    mem.remove_file(&table).unwrap();
+    let err = reader(&HookVfs::new(mem)).unwrap_err();
+    match &err {
+        Error::MissingFile { path, .. } => assert_eq!(path, &table),
+        other => panic!("expected MissingFile, got {other}"),
+    }
+}
+
+#[test]
+fn a_read_only_open_performs_no_mutating_operation_and_stops_at_the_last_complete_record() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.close().unwrap();
+    // A torn tail in the newest segment, as a live writer mid-append (or a crash) leaves.
+    let wal = mem
+        .file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .unwrap();
+    let mut bytes = mem.read_file(&wal).unwrap();
+    let whole = bytes.len();
+    bytes.extend_from_slice(&[0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+    mem.write_file(&wal, &bytes);
+    let fault = FaultVfs::new(Arc::new(mem.clone()));
+    let reader = ReadOnlyDb::open_with_vfs(Arc::new(fault.clone()), &dir(), options()).unwrap();
+    assert_round(
+        &ReadOnlyDb::open_with_vfs(Arc::new(mem.clone()), &dir(), options()).unwrap(),
+        0,
+    );
+    assert_eq!(reader.get(&key(399)).unwrap(), Some(value(399, 0)));
+    let mutating: Vec<_> = fault
+        .ops()
+        .into_iter()
+        .filter(|op| op.kind.is_mutating() || op.kind == nokv::vfs::OpKind::Lock)
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
+    assert_eq!(
+        mem.read_file(&wal).unwrap().len(),
+        whole + 10,
+        "the tail was not cut"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+fn copy_dir() -> PathBuf {
+    PathBuf::from("/copy")
+}
+
+fn everything(scan: nokv::Scan) -> Vec<(Vec<u8>, Vec<u8>)> {
+    scan.map(Result::unwrap).collect()
+}
+
+fn open_copy(vfs: &MemVfs) -> Db {
+    Db::open_with_vfs(Arc::new(vfs.clone()), &copy_dir(), options()).unwrap()
+}
+
+#[test]
+fn a_checkpoint_beside_a_live_writer_opens_with_what_the_writer_had_and_nothing_after() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.delete(&key(3)).unwrap();
+    db.delete_range(&key(10), &key(20)).unwrap();
+    let expected = everything(db.scan(&Default::default()).unwrap());
+    let summary =
+        nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let tables = db.version().all_tables().count() as u64;
+    assert!(tables >= 1);
+    assert_eq!(summary.tables_linked, tables, "{summary:?}");
+    assert_eq!(summary.tables_copied, 0);
+    assert!(summary.wal_segments >= 1);
+    assert_eq!(summary.last_sequence, nokv::SeqNo(402));
+    assert!(!mem.file_names().contains(&copy_dir().join("LOCK")));
+
+    // Later writes to the source do not show in the copy...
+    db.put(&key(0), b"source only").unwrap();
+    write_round(&db, 1);
+    db.compact().unwrap();
+    let copy = open_copy(&mem);
+    assert_eq!(
+        everything(copy.scan(&Default::default()).unwrap()),
+        expected
+    );
+    // ... and the copy's writes and compactions (which delete its linked tables) leave the
+    // source alone.
+    copy.put(&key(1), b"copy only").unwrap();
+    copy.compact().unwrap();
+    assert_eq!(copy.get(&key(1)).unwrap(), Some(b"copy only".to_vec()));
+    assert_eq!(copy.get(&key(0)).unwrap(), Some(value(0, 0)));
+    copy.close().unwrap();
+    assert_eq!(db.get(&key(1)).unwrap(), Some(value(1, 1)));
+    assert_eq!(db.get(&key(0)).unwrap(), Some(value(0, 1)));
+    db.close().unwrap();
+    let copy = open_copy(&mem);
+    assert_eq!(copy.get(&key(0)).unwrap(), Some(value(0, 0)));
+    assert_eq!(copy.get(&key(3)).unwrap(), None);
+    copy.close().unwrap();
+}
+
+#[test]
+fn a_checkpoint_survives_power_loss_once_it_returns_even_from_a_fast_mode_source() {
+    let mem = MemVfs::new();
+    let fast = Options {
+        durability: nokv::Durability::Fast,
+        ..options()
+    };
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), fast).unwrap();
+    // Enough for several flushes (a writer needing room runs them), no Db::flush: in fast
+    // mode none of those tables is fsynced yet, and the writer stays open.
+    let n = 3000;
+    for i in 0..n {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    assert!(db.version().all_tables().count() >= 2);
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let after_power_loss = mem.crash_clone();
+    drop(db);
+    let copy = open_copy(&after_power_loss);
+    let all = everything(copy.scan(&Default::default()).unwrap());
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (key(i), value(i, 0))).collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn a_table_compacted_away_before_it_is_linked_is_copied_from_the_open_file() {
+    let mem = MemVfs::new();
+    let db = Arc::new(writer(&mem));
+    let expected = everything(db.scan(&Default::default()).unwrap());
+    let vfs = HookVfs::new(mem.clone());
+    let compactor = Arc::clone(&db);
+    let mut fired = false;
+    *vfs.on_link.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if !fired {
+            fired = true;
+            compactor.put(&key(0), b"after").unwrap();
+            compactor.compact().unwrap();
+            // The compacted-away tables go at the next commit.
+            compactor.put(&key(1), b"after").unwrap();
+            compactor.flush().unwrap();
+        }
+    }));
+    let summary = nokv::db::checkpoint_with_vfs(Arc::new(vfs), &dir(), &copy_dir()).unwrap();
+    assert_eq!(summary.tables_copied, 2, "{summary:?}");
+    assert_eq!(summary.tables_linked, 0, "{summary:?}");
+    let copy = open_copy(&mem);
+    assert_eq!(
+        everything(copy.scan(&Default::default()).unwrap()),
+        expected
+    );
+}
+
+#[test]
+fn a_checkpoint_refuses_a_destination_that_is_not_empty() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    mem.create_dir_all(&copy_dir()).unwrap();
+    mem.write_file(copy_dir().join("precious"), b"keep me");
+    let err =
+        nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("/copy") && text.contains("not empty"),
+        "{text}"
+    );
+    assert_eq!(
+        mem.read_file(copy_dir().join("precious")).unwrap(),
+        b"keep me"
+    );
+    assert_eq!(
+        mem.file_names()
+            .iter()
+            .filter(|p| p.starts_with("/copy"))
+            .count(),
+        1
+    );
+    // An empty directory is fine.
+    mem.remove_file(&copy_dir().join("precious")).unwrap();
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    db.close().unwrap();
+}
+
+#[test]
+fn a_checkpoint_copies_the_newest_segment_up_to_its_last_complete_record() {
+    let mem = MemVfs::new();
+    let db = writer(&mem);
+    db.close().unwrap();
+    let wal = mem
+        .file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .unwrap();
+    let whole = mem.read_file(&wal).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&[0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+    mem.write_file(&wal, &torn);
+    nokv::db::checkpoint_with_vfs(Arc::new(mem.clone()), &dir(), &copy_dir()).unwrap();
+    let copied = copy_dir().join("wal").join(wal.file_name().unwrap());
+    assert_eq!(
+        mem.read_file(&copied).unwrap(),
+        whole,
+        "the torn record was copied"
+    );
+    assert_eq!(mem.read_file(&wal).unwrap(), torn, "the source was changed");
+    let copy = open_copy(&mem);
+    assert_eq!(copy.stats().wal.torn_tails_truncated, 0);
+    assert_round(
+        &ReadOnlyDb::open_with_vfs(Arc::new(mem.clone()), &copy_dir(), options()).unwrap(),
+        0,
+    );
+    copy.close().unwrap();
+}
