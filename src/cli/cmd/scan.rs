@@ -82,7 +82,11 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
 /// # Errors
 /// Engine errors from the scan; stdout errors ([`CliError::BrokenPipe`] when the reader
 /// went away).
-pub fn write_records(db: &ReadOnlyDb, options: &ScanOptions, shape: Shape) -> Result<u64, CliError> {
+pub fn write_records(
+    db: &ReadOnlyDb,
+    options: &ScanOptions,
+    shape: Shape,
+) -> Result<u64, CliError> {
     let mut out = Stdout::new();
     if options.limit == Some(0) {
         return Ok(0);
