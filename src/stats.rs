@@ -112,10 +112,13 @@ pub struct Timing {
     #[serde(serialize_with = "micros")]
     pub min_ms: f64,
     /// Median, read from the histogram (within one bucket of the true value).
+    #[serde(serialize_with = "micros")]
     pub p50_ms: f64,
     /// 90th percentile, read from the histogram.
+    #[serde(serialize_with = "micros")]
     pub p90_ms: f64,
     /// 99th percentile, read from the histogram.
+    #[serde(serialize_with = "micros")]
     pub p99_ms: f64,
     /// How many durations fell in each bucket of [`HISTOGRAM_BOUNDS_US`] (not cumulative;
     /// the last entry counts those above the last bound). Empty until the first record. In
@@ -368,10 +371,13 @@ pub struct CompactionStats {
     #[serde(serialize_with = "micros")]
     pub max_ms: f64,
     /// Median duration (from `duration`'s histogram).
+    #[serde(serialize_with = "micros")]
     pub p50_ms: f64,
     /// 90th percentile duration.
+    #[serde(serialize_with = "micros")]
     pub p90_ms: f64,
     /// 99th percentile duration.
+    #[serde(serialize_with = "micros")]
     pub p99_ms: f64,
     /// Compactions waiting to run.
     pub pending: u64,

@@ -206,7 +206,16 @@ impl Ingest<'_> {
             last_sequence: Some(self.seq.max(current.version.last_sequence)),
         };
         drop(current);
-        inner.commit(&mut state, &edit, opened, None)?;
+        if let Err(err) = inner.commit(&mut state, &edit, opened, None) {
+            // IMPORTANT: a failed manifest append (it poisons the engine) may still have put
+            // the edit on disk: its tables must stay for the next open to judge, and `S`
+            // stays taken (no write follows a poisoned engine). Only an edit refused before
+            // it was logged is undone by `Drop`.
+            if inner.poisoned.load(Ordering::SeqCst) {
+                self.finished = true;
+            }
+            return Err(err);
+        }
         // Committed: the tables and `S` are the manifest's now.
         self.finished = true;
         drop(state);
