@@ -797,14 +797,17 @@ fn stress_random_operations_with_crashes_and_reopens() {
                     .iter()
                     .map(|keys| keys.iter().map(|h| h.lock().unwrap().acked).collect())
                     .collect();
-                drop(reopen(
+                close_within(
                     &oracle,
-                    &mem,
-                    &opts,
-                    &lows,
-                    true,
-                    &format!("{ctx}: after close"),
-                ));
+                    reopen(
+                        &oracle,
+                        &mem,
+                        &opts,
+                        &lows,
+                        true,
+                        &format!("{ctx}: after close"),
+                    ),
+                );
             }
             Ending::Kill | Ending::PowerLoss => {
                 if ending == Ending::Kill {
@@ -813,14 +816,17 @@ fn stress_random_operations_with_crashes_and_reopens() {
                     figures.power_losses += 1;
                 }
                 mem = crashed.unwrap();
-                drop(reopen(
+                close_within(
                     &oracle,
-                    &mem,
-                    &opts,
-                    &lows,
-                    false,
-                    &format!("{ctx}: after {ending:?}"),
-                ));
+                    reopen(
+                        &oracle,
+                        &mem,
+                        &opts,
+                        &lows,
+                        false,
+                        &format!("{ctx}: after {ending:?}"),
+                    ),
+                );
             }
             Ending::FsyncFailure => {
                 figures.fsync_failures += 1;
@@ -833,14 +839,17 @@ fn stress_random_operations_with_crashes_and_reopens() {
                 }
                 fault.clear_rules();
                 // The process exits; what it wrote is in the kernel (like a kill -9).
-                drop(reopen(
+                close_within(
                     &oracle,
-                    &mem,
-                    &opts,
-                    &lows,
-                    false,
-                    &format!("{ctx}: after a failed fsync"),
-                ));
+                    reopen(
+                        &oracle,
+                        &mem,
+                        &opts,
+                        &lows,
+                        false,
+                        &format!("{ctx}: after a failed fsync"),
+                    ),
+                );
             }
         }
     }
@@ -886,5 +895,12 @@ fn check_no_fsync_after_failure(oracle: &Oracle, fault: &FaultVfs, nth: u64, ctx
                 failed.path.display()
             ),
         );
+    }
+}
+
+/// Closes a reopened engine within [`DEADLINE`] (never in a `Drop` that could hang the run).
+fn close_within(oracle: &Oracle, db: Db) {
+    if let Err(e) = within(oracle, "close after reopen", move || db.close()) {
+        oracle.fail("close after reopen", e.to_string());
     }
 }

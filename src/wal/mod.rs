@@ -15,8 +15,9 @@
 //!
 //! A batch is one record, appended with one `write(2)`, so after any crash it is wholly present
 //! or wholly absent. [`Writer::append`] returns once the record is in the kernel; with
-//! `sync_writes` the engine then calls [`Writer::sync_to`], where concurrent writers share one
-//! fsync (group commit).
+//! `sync_writes` the engine then calls [`SyncPoint::sync_to`], where concurrent writers share
+//! one fsync (group commit); the first failed fsync is remembered there, and nothing is fsynced
+//! or acknowledged after it.
 //!
 //! Reading tells a torn tail from corruption ([`read_segment`]), by the rule of RocksDB's
 //! point-in-time recovery: a bad record (incomplete, a length running past the end, a checksum
