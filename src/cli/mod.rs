@@ -31,6 +31,8 @@ pub const EXIT_VERIFY_PROBLEMS: u8 = 3;
 pub const EXIT_NOT_FOUND: u8 = 4;
 /// Exit status: `load` stopped at bad input.
 pub const EXIT_BAD_INPUT: u8 = 5;
+/// Exit status: interrupted by Ctrl-C (128 + SIGINT); `load` reports what is durable.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.
 #[derive(Debug)]
