@@ -316,3 +316,36 @@ fn json_times_are_rounded_to_microseconds() {
     }
     assert!(checked > 10, "{text}");
 }
+
+// ---------------------------------------------------------------------------------------
+// 11. --version
+
+#[test]
+fn version_names_the_formats_and_long_version_the_build() {
+    let f = Fixture::new();
+    let short = f.run(&["-V"], b"");
+    assert_eq!(short.code, 0, "{}", short.stderr);
+    let text = short.stdout_text();
+    assert!(text.starts_with("nokv 0."), "{text}");
+    for needle in ["table ", "WAL ", "manifest ", "STATS "] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let long = f.run(&["--version"], b"").stdout_text();
+    let commit = long
+        .lines()
+        .find_map(|l| l.strip_prefix("commit:"))
+        .unwrap_or_else(|| panic!("{long}"))
+        .trim()
+        .to_string();
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{long}"
+    );
+    let profile = long
+        .lines()
+        .find_map(|l| l.strip_prefix("profile:"))
+        .unwrap_or_default();
+    assert!(["debug", "release"].contains(&profile.trim()), "{long}");
+    assert!(long.contains("formats: table v"), "{long}");
+}

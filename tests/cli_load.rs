@@ -446,3 +446,117 @@ fn tsv_reads_postgres_copy_escapes_and_shows_a_bad_escape_once() {
     );
     assert!(!out.stderr.contains("\\\\x"), "{}", out.stderr);
 }
+
+// ---------------------------------------------------------------------------------------
+// 12. Progress and Ctrl-C
+
+#[test]
+fn ctrl_c_stops_a_load_and_says_how_many_records_are_durable() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let f = Fixture::new();
+    let mut loader = Command::new(support::BIN)
+        .env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&f.db)
+        .args(["load", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = loader.stdin.take().unwrap();
+    feed.write_all(b"int-key-1\tv1\nint-key-2\tv2\n").unwrap();
+    feed.flush().unwrap();
+    assert!(eventually(Duration::from_secs(20), || wal_holds(
+        &f.db,
+        b"int-key-2"
+    )));
+    // SIGINT with the pipe still open, as Ctrl-C in a terminal.
+    let status = Command::new("kill")
+        .args(["-INT", &loader.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = loader.wait_with_output().unwrap();
+    drop(feed);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: 2 records loaded") && stderr.contains("durable"),
+        "{stderr}"
+    );
+    assert_eq!(f.get(b"int-key-1").as_deref(), Some(&b"v1"[..]));
+    assert_eq!(f.get(b"int-key-2").as_deref(), Some(&b"v2"[..]));
+}
+
+#[test]
+fn the_progress_bar_shows_elapsed_time_and_the_current_file_on_a_terminal() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("tmux is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let f = Fixture::new();
+    let first = f.file("first.tsv", b"a\t1\n");
+    let socket = format!("nokv-test-{}-progress", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap()
+    };
+    // The second input, stdin, is a producer that pauses 3 seconds: the bar stays up.
+    let script = format!(
+        "(sleep 3; printf 'b\\t2\\n') | env -u NOKV_WORKDIR {} --workdir {} load {} -; \
+         echo __done__; sleep 60",
+        support::BIN,
+        f.db.display(),
+        first.display(),
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "p",
+        "-x",
+        "100",
+        "-y",
+        "20",
+        &script,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    // The loader now waits on its second input: its bar is up.
+    let start = std::time::Instant::now();
+    let screen = loop {
+        let shot = tmux(&["capture-pane", "-p", "-J", "-t", "p"]);
+        let text = String::from_utf8_lossy(&shot.stdout).into_owned();
+        if text.contains("<stdin>") && text.contains("00:00:0") || start.elapsed().as_secs() > 20 {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let start = std::time::Instant::now();
+    let end = loop {
+        let shot = tmux(&["capture-pane", "-p", "-J", "-t", "p"]);
+        let text = String::from_utf8_lossy(&shot.stdout).into_owned();
+        if text.contains("__done__") || start.elapsed().as_secs() > 20 {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    tmux(&["kill-server"]);
+    assert!(
+        screen.contains("<stdin>") && screen.contains("00:00:0"),
+        "no bar with the file and the elapsed time:\n{screen}"
+    );
+    assert!(end.contains("loaded 2 records"), "{end}");
+    assert_eq!(f.scan(), "a\t1\nb\t2\n");
+}

@@ -35,6 +35,11 @@ pub const EXIT_STATUS: &[(u8, &str)] = &[
         "load stopped at bad input (strict mode, or more than --max-errors bad records), or \
          every record was bad; every record before it is loaded and durable",
     ),
+    (
+        130,
+        "interrupted by Ctrl-C; load first makes what it wrote durable and says how many \
+         records that is (a second Ctrl-C exits at once)",
+    ),
 ];
 
 /// The EXIT STATUS section of the top-level long help.
@@ -228,6 +233,9 @@ exit status 5; every record before it is loaded and durable. With --skip-invalid
 are skipped and counted; when records were bad and none loaded, the exit status is 5 too. A
 last line without a newline is loaded if it parses. A workdir that holds no database is created
 only once a record is ready to write, so a load that fails at its first record leaves nothing.
+
+Ctrl-C stops the load: what was written is made durable, the count is printed, and the exit
+status is 130.
 
 When load exits 0, every record is durable. At the end it flushes the memtables to tables
 (unless --no-flush), so later commands do not replay a large WAL.")]

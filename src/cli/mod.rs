@@ -20,8 +20,6 @@ use std::fmt;
 use std::io;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use args::Cli;
 
 /// Exit status: success.
@@ -36,6 +34,8 @@ pub const EXIT_VERIFY_PROBLEMS: u8 = 3;
 pub const EXIT_NOT_FOUND: u8 = 4;
 /// Exit status: `load` stopped at bad input.
 pub const EXIT_BAD_INPUT: u8 = 5;
+/// Exit status: interrupted by Ctrl-C (128 + SIGINT); `load` reports what is durable.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -111,9 +111,43 @@ impl CliError {
     }
 }
 
+/// `nokv -V`: the crate version and the on-disk format versions it reads and writes.
+pub fn version_text() -> String {
+    format!(
+        "{} (formats: table {}, WAL {}, manifest {}, STATS {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::sst::FORMAT_VERSION,
+        crate::wal::FORMAT_VERSION,
+        crate::manifest::FORMAT_VERSION,
+        crate::stats::STATS_FORMAT_VERSION,
+    )
+}
+
+/// `nokv --version`: [`version_text`], the git commit and the build profile.
+pub fn long_version_text() -> String {
+    format!(
+        "{}\ncommit:  {}\nprofile: {}\nformats: table v{}, WAL v{}, manifest v{}, STATS v{}",
+        env!("CARGO_PKG_VERSION"),
+        env!("NOKV_GIT_COMMIT"),
+        env!("NOKV_BUILD_PROFILE"),
+        crate::sst::FORMAT_VERSION,
+        crate::wal::FORMAT_VERSION,
+        crate::manifest::FORMAT_VERSION,
+        crate::stats::STATS_FORMAT_VERSION,
+    )
+}
+
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    // The versions are built at run time (the man pages keep the plain crate version).
+    let command = Cli::command()
+        .version(version_text().leak() as &str)
+        .long_version(long_version_text().leak() as &str);
+    let parsed = command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout with status 0; usage errors to stderr with 2.

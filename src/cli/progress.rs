@@ -13,34 +13,45 @@ pub struct Progress {
 
 impl Progress {
     /// A bar over `total` input bytes (a spinner when unknown), or nothing when stderr is
-    /// not a terminal or `quiet` is set.
+    /// not a terminal or `quiet` is set. The bar takes the terminal's width and shows the
+    /// elapsed time.
     pub fn new(quiet: bool, total: Option<u64>) -> Progress {
+        let template = match total {
+            Some(_) => {
+                "{spinner} {elapsed_precise} {prefix}[{wide_bar}] {percent:>3}% \
+                 {bytes}/{total_bytes} {msg} ETA {eta}"
+            }
+            None => "{spinner} {elapsed_precise} {prefix}{bytes} {bytes_per_sec} {msg}",
+        };
+        Self::with_template(quiet, total, template)
+    }
+
+    /// A spinner with the elapsed time and `message`, for work without a measure of its own
+    /// (a compaction).
+    pub fn spinner(quiet: bool, message: &str) -> Progress {
+        let progress = Self::with_template(quiet, None, "{spinner} {elapsed_precise} {msg}");
+        progress.status(message);
+        progress
+    }
+
+    fn with_template(quiet: bool, total: Option<u64>, template: &str) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
             return Progress { bar: None };
         }
         let target = ProgressDrawTarget::stderr_with_hz(4);
-        let bar = match total {
-            Some(total) => {
-                let bar = ProgressBar::with_draw_target(Some(total), target);
-                if let Ok(style) = ProgressStyle::with_template(
-                    "{spinner} [{bar:16}] {percent:>3}% {bytes}/{total_bytes} {msg} ETA {eta}",
-                ) {
-                    bar.set_style(style);
-                }
-                bar
-            }
-            None => {
-                let bar = ProgressBar::with_draw_target(None, target);
-                if let Ok(style) = ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} {bytes} {bytes_per_sec} {msg}",
-                ) {
-                    bar.set_style(style);
-                }
-                bar
-            }
-        };
+        let bar = ProgressBar::with_draw_target(total, target);
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
         bar.enable_steady_tick(Duration::from_millis(250));
         Progress { bar: Some(bar) }
+    }
+
+    /// Names the input being read (when there are several).
+    pub fn file(&self, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(format!("{name} "));
+        }
     }
 
     /// Sets the totals so far.

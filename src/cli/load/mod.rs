@@ -29,16 +29,20 @@ mod report;
 mod sink;
 
 use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::types::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::WriteBatch;
 
 use crate::cli::args::{GlobalArgs, LoadArgs};
 use crate::cli::cmd::open_for_write;
-use crate::cli::output::note;
+use crate::cli::output::{self, note};
 use crate::cli::progress::Progress;
-use crate::cli::CliError;
+use crate::cli::{CliError, EXIT_INTERRUPTED};
 
 pub use crate::cli::args::LoadFormat;
 pub use crate::cli::format::csv::csv_record;
@@ -156,6 +160,37 @@ struct Policy {
 /// (exit 1); bad input ([`EXIT_BAD_INPUT`]).
 pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let (inputs, total) = open_inputs(&args.files, args.format)?;
+    let names: Vec<String> = inputs.iter().map(|input| input.name.clone()).collect();
+    let current_input = Arc::new(AtomicUsize::new(0));
+    // Ctrl-C stops the load cleanly: what was written is made durable and counted. A second
+    // Ctrl-C exits at once (what reached the WAL survives that too).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for register in [
+        signal_hook::flag::register_conditional_shutdown(
+            signal_hook::consts::SIGINT,
+            i32::from(EXIT_INTERRUPTED),
+            Arc::clone(&interrupted),
+        ),
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted)),
+    ] {
+        register.map_err(CliError::io("install the Ctrl-C handler"))?;
+    }
+    let shown_input = AtomicUsize::new(usize::MAX);
+    let next = |rx: &Receiver<Chunk>, progress: &Progress| loop {
+        if interrupted.load(Ordering::Relaxed) {
+            return None;
+        }
+        // The bar names the input being read, when there are several.
+        let input = current_input.load(Ordering::Relaxed);
+        if names.len() > 1 && shown_input.swap(input, Ordering::Relaxed) != input {
+            progress.file(&names[input]);
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(chunk) => return Some(chunk),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    };
     let dialect = Dialect {
         header: args.header,
         delimiter: args.delimiter,
@@ -172,10 +207,12 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let (tx, rx) = crossbeam_channel::bounded::<Chunk>(4);
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<WriteBatch>(8);
+    let parser_input = Arc::clone(&current_input);
     let parser = std::thread::Builder::new()
         .name("nokv-load-parse".into())
         .spawn(move || {
             let mut parser = Parser::new(dialect, policy, tx, recycle_rx, batch_bytes);
+            parser.current_input = parser_input;
             parser.run(inputs);
             parser.outcome
         })
@@ -197,7 +234,7 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     let fresh = !global.workdir.join(crate::filenames::CURRENT).exists();
     let mut first = None;
     if fresh {
-        for chunk in rx.iter() {
+        while let Some(chunk) = next(&rx, &progress) {
             if !chunk.batch.is_empty() {
                 first = Some(chunk);
                 break;
@@ -208,6 +245,10 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
     }
     let mut parser = Some(parser);
     let mut outcome = None;
+    if fresh && first.is_none() && interrupted.load(Ordering::Relaxed) {
+        progress.finish();
+        return Err(interrupted_error(0, "nothing was written"));
+    }
     if fresh && first.is_none() {
         // The parser is done (it closed the channel) without a record to write.
         let done = join(parser.take().expect("joined once"));
@@ -239,7 +280,7 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         Sink::Undecided
     };
     let mut ingested = IngestSummary::default();
-    for mut chunk in first.into_iter().chain(rx.iter()) {
+    while let Some(mut chunk) = first.take().or_else(|| next(&rx, &progress)) {
         if !chunk.batch.is_empty() {
             // Auto-detection only considers a full first batch: a small load stays in the WAL
             // rather than leaving a tiny table.
@@ -271,19 +312,28 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         }
     }
     drop(sink);
-    if write_error.is_none() && records > ingested.records && !args.no_flush {
+    let stopped = interrupted.load(Ordering::Relaxed);
+    if write_error.is_none() && records > ingested.records && !args.no_flush && !stopped {
         // Later commands then open without replaying a large WAL.
-        progress.status("flushing");
+        let memtables = db.stats().memtable;
+        progress.status(&format!(
+            "flushing {}",
+            output::human_bytes(memtables.active_bytes + memtables.immutable_bytes)
+        ));
         if let Err(err) = db.flush() {
             write_error = Some(err);
         }
     }
+    // An interrupted parser may be blocked reading its input: it is not waited for.
     let outcome = match parser {
-        Some(parser) => join(parser),
-        None => outcome.unwrap_or_default(),
+        Some(parser) if !stopped => join(parser),
+        _ => outcome.unwrap_or_default(),
     };
-    progress.finish();
+    if stopped {
+        progress.status("making the records durable");
+    }
     let closed = db.close();
+    progress.finish();
     let elapsed = start.elapsed();
 
     if let Some(err) = write_error {
@@ -299,6 +349,12 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         ));
         return Err(err.into());
     }
+    if stopped {
+        return Err(interrupted_error(
+            records,
+            "every one of them is durable; the rest of the input was not loaded",
+        ));
+    }
     if !global.quiet && ingested.records > 0 && !args.json && outcome.stop.is_none() {
         note(format_args!(
             "nokv: {} records were sorted: ingested as {} table{} at L{} (no WAL)",
@@ -309,4 +365,15 @@ pub fn run(global: &GlobalArgs, args: &LoadArgs) -> Result<(), CliError> {
         ));
     }
     report(global, args, &outcome, records, bytes, elapsed, &ingested)
+}
+
+/// The outcome of a load stopped by Ctrl-C (exit [`EXIT_INTERRUPTED`]).
+fn interrupted_error(records: u64, what: &str) -> CliError {
+    CliError::Status {
+        code: EXIT_INTERRUPTED,
+        message: Some(format!(
+            "interrupted: {records} record{} loaded; {what}",
+            if records == 1 { "" } else { "s" }
+        )),
+    }
 }

@@ -7,6 +7,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -264,6 +266,10 @@ pub(super) struct Parser {
     header: bool,
     /// The CSV field delimiter.
     delimiter: u8,
+    /// The position of the input being read.
+    input: usize,
+    /// The same, for the progress bar.
+    pub(super) current_input: Arc<AtomicUsize>,
     /// Added to the reason of a bad record of this input (a format mismatch).
     hint: Option<String>,
     /// How long a partial batch may wait for more records.
@@ -298,6 +304,8 @@ impl Parser {
             linger: dialect.linger,
             deadline: Deadline::default(),
             hint: None,
+            input: 0,
+            current_input: Arc::default(),
             policy,
             tx,
             recycle,
@@ -313,7 +321,9 @@ impl Parser {
     }
 
     pub(super) fn run(&mut self, inputs: Vec<Input>) {
-        for input in inputs {
+        for (index, input) in inputs.into_iter().enumerate() {
+            self.input = index;
+            self.current_input.store(index, Ordering::Relaxed);
             self.format = input.format;
             self.hint = input.hint;
             let result = match input.source {
