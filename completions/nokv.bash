@@ -101,7 +101,7 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --compression --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -127,7 +131,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__compact)
-            opts="-q -h --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,6 +147,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -153,7 +161,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__delete)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +177,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -179,7 +191,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__delete__subcmd__range)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +209,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -205,7 +221,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__export)
-            opts="-q -h --format --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +243,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -235,7 +255,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__flush)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +271,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -261,7 +285,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__get)
-            opts="-q -h --key-hex --raw --hex --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --key-hex --raw --hex --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +301,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -483,7 +511,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__load)
-            opts="-q -h --format --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,6 +537,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -517,7 +549,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__manifest)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -533,6 +565,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -543,7 +579,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__put)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +597,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -569,7 +609,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__scan)
-            opts="-q -h --start --end --prefix --limit --reverse --hex --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --start --end --prefix --limit --reverse --hex --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +643,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -611,7 +655,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__stats)
-            opts="-q -h --json --watch --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --watch --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,6 +677,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -641,7 +689,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__verify)
-            opts="-q -h --json --allow-live --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --allow-live --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,6 +705,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_nokv_global_optspecs
-    string join \n workdir= durability= sync memtable-size= q/quiet h/help V/version
+    string join \n workdir= durability= sync memtable-size= compression= q/quiet h/help V/version
 end
 
 function __fish_nokv_needs_command
@@ -28,6 +28,9 @@ complete -c nokv -n "__fish_nokv_needs_command" -l workdir -d 'The database dire
 complete -c nokv -n "__fish_nokv_needs_command" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_needs_command" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_needs_command" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_needs_command" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_needs_command" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -49,6 +52,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand put" -l workdir -d 'The databa
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand put" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l hex -d 'KEY and VALUE are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -57,6 +63,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand get" -l workdir -d 'The databa
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand get" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l key-hex -d 'KEY is hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l raw -d 'Print the exact value bytes, without a newline'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l hex -d 'Print the value hex-encoded'
@@ -68,6 +77,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand delete" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand delete" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l hex -d 'The keys are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -76,6 +88,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l workdir -d 'T
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l hex -d 'START and END are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -88,6 +103,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l workdir -d 'The datab
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l hex -d '--start, --end and --prefix are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l json -d 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
@@ -102,6 +120,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand load" -l workdir -d 'The datab
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l skip-invalid -d 'Skip bad records and count them instead of stopping at the first'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l json -d 'Print the summary as JSON on stdout'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l no-flush -d 'Do not flush at the end: the last records stay in the WAL (durable either way), and the next open replays them'
@@ -114,6 +135,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand flush" -l workdir -d 'The data
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand flush" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l json -d 'Print the tables built as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -122,6 +146,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand compact" -l workdir -d 'The da
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand compact" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -130,6 +157,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand stats" -l workdir -d 'The data
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -138,6 +168,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand verify" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand verify" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l json -d 'Print the report as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l allow-live -d 'Check even while another process holds the workdir (results may be inconsistent)'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l sync -d 'fsync the WAL before every write batch returns'
@@ -147,6 +180,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l workdir -d 'The d
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l json -d 'Print as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -157,6 +193,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand export" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync, survives process crashes)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place, no fsync'"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -31,5 +31,5 @@ pub mod wal;
 pub use batch::WriteBatch;
 pub use db::{CompactionSummary, Db, FlushSummary, Scan, ScanOptions};
 pub use error::{Error, Result};
-pub use options::{Durability, Options};
+pub use options::{Compression, Durability, Options};
 pub use types::{FileNumber, SeqNo, TableMeta, ValueKind};
