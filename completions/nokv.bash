@@ -119,7 +119,7 @@ _nokv() {
 
     case "${cmd}" in
         nokv)
-            opts="-q -h -V --workdir --durability --sync --memtable-size --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export checkpoint salvage events help"
+            opts="-q -h -V --workdir --durability --sync --memtable-size --compression --quiet --help --version put get delete delete-range scan load flush compact stats verify manifest export checkpoint salvage events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,6 +137,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -145,7 +149,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__checkpoint)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +165,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -171,7 +179,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__compact)
-            opts="-q -h --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,6 +195,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -197,7 +209,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__delete)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,6 +225,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -223,7 +239,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__delete__subcmd__range)
-            opts="-q -h --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +257,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -249,7 +269,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__events)
-            opts="-q -h --json --since --kind --follow --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --since --kind --follow --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,6 +295,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -283,7 +307,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__export)
-            opts="-q -h --format --start --end --prefix --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --start --end --prefix --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +341,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -325,7 +353,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__flush)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,6 +369,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -351,7 +383,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__get)
-            opts="-q -h --key-hex --raw --hex --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --key-hex --raw --hex --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +399,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -615,7 +651,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__load)
-            opts="-q -h --format --header --delimiter --linger --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --header --delimiter --linger --skip-invalid --max-errors --json --no-flush --sorted --no-ingest --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +685,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -657,7 +697,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__manifest)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +715,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -683,7 +727,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__put)
-            opts="-q -h --value-file --hex --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --value-file --hex --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +749,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -713,7 +761,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__salvage)
-            opts="-q -h --json --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +779,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -739,7 +791,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__scan)
-            opts="-q -h --start --end --prefix --limit --reverse --hex --json --count --keys-only --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --start --end --prefix --limit --reverse --hex --json --count --keys-only --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +825,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -781,7 +837,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__stats)
-            opts="-q -h --format --json --watch --all --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --format --json --watch --all --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -807,6 +863,10 @@ _nokv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -815,7 +875,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__verify)
-            opts="-q -h --json --allow-live --strict --workdir --durability --sync --memtable-size --quiet --help"
+            opts="-q -h --json --allow-live --strict --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,6 +891,10 @@ _nokv() {
                     ;;
                 --memtable-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "lz4 zstd none" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_nokv_global_optspecs
-    string join \n workdir= durability= sync memtable-size= q/quiet h/help V/version
+    string join \n workdir= durability= sync memtable-size= compression= q/quiet h/help V/version
 end
 
 function __fish_nokv_needs_command
@@ -28,6 +28,9 @@ complete -c nokv -n "__fish_nokv_needs_command" -l workdir -d 'The database dire
 complete -c nokv -n "__fish_nokv_needs_command" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_needs_command" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_needs_command" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_needs_command" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_needs_command" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -53,6 +56,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand put" -l workdir -d 'The databa
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand put" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l hex -d 'KEY and VALUE are hex-encoded (a --value-file is read as it is)'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand put" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -61,6 +67,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand get" -l workdir -d 'The databa
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand get" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l key-hex -d 'The keys are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l raw -d 'Print the exact value bytes, without a newline (one key only)'
 complete -c nokv -n "__fish_nokv_using_subcommand get" -l hex -d 'Print the value hex-encoded'
@@ -72,6 +81,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand delete" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand delete" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l hex -d 'The keys are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand delete" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -80,6 +92,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l workdir -d 'T
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l hex -d 'START and END are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand delete-range" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -92,6 +107,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l workdir -d 'The datab
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l hex -d '--start, --end and --prefix are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l json -d 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
@@ -110,6 +128,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand load" -l workdir -d 'The datab
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand load" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l header -d 'Skip the first record of every input (a header row)'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l skip-invalid -d 'Skip bad records and count them instead of stopping at the first'
 complete -c nokv -n "__fish_nokv_using_subcommand load" -l json -d 'Print the summary as JSON on stdout'
@@ -123,6 +144,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand flush" -l workdir -d 'The data
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand flush" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l json -d 'Print the tables built as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand flush" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -131,6 +155,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand compact" -l workdir -d 'The da
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand compact" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
 complete -c nokv -n "__fish_nokv_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -142,6 +169,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand stats" -l workdir -d 'The data
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand stats" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l json -d 'Print the snapshot as JSON (short for --format json)'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l all -d 'With --watch, show every section below the dashboard, whatever the terminal\'s size'
 complete -c nokv -n "__fish_nokv_using_subcommand stats" -l sync -d 'fsync the WAL before every write batch returns'
@@ -151,6 +181,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand verify" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand verify" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l json -d 'Print the report as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l allow-live -d 'Check even while another process holds the workdir (results may be inconsistent)'
 complete -c nokv -n "__fish_nokv_using_subcommand verify" -l strict -d 'Exit 3 on crash leftovers too (temporaries, obsolete WAL segments, unpublished tables, torn tails), not only on damage'
@@ -161,6 +194,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l workdir -d 'The d
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l json -d 'Print as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand manifest" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -175,6 +211,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand export" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand export" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l hex -d '--start, --end and --prefix are hex-encoded'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand export" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -183,6 +222,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l workdir -d 'The
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l json -d 'Print the summary as JSON on stdout'
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand checkpoint" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -191,6 +233,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l workdir -d 'The da
 complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l json -d 'Print the report as JSON'
 complete -c nokv -n "__fish_nokv_using_subcommand salvage" -l sync -d 'fsync the WAL before every write batch returns'
 complete -c nokv -n "__fish_nokv_using_subcommand salvage" -s q -l quiet -d 'No progress bar and no summary (errors are still printed)'
@@ -201,6 +246,9 @@ complete -c nokv -n "__fish_nokv_using_subcommand events" -l workdir -d 'The dat
 complete -c nokv -n "__fish_nokv_using_subcommand events" -l durability -d 'How flushed tables are installed: strict (fsync + atomic rename, survives power loss) or fast (no fsync during the run, one pass over the tables and the workdir at the end)' -r -f -a "strict\t'fsync the table, rename without replace, fsync the directory, then log the manifest'
 fast\t'write the table in place; the tables written and the workdir are fsynced once, when the command ends (a power loss before that may lose the run)'"
 complete -c nokv -n "__fish_nokv_using_subcommand events" -l memtable-size -d 'Rotate the memtable at this size: bytes, or with a unit (512KiB, 4MiB, 64MiB, 1GiB; KB, MB, GB are decimal)' -r
+complete -c nokv -n "__fish_nokv_using_subcommand events" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
+zstd\t''
+none\t''"
 complete -c nokv -n "__fish_nokv_using_subcommand events" -l json -d 'Print JSON lines (one event per line) instead of a table'
 complete -c nokv -n "__fish_nokv_using_subcommand events" -l follow -d 'Keep printing new events as they are appended, until interrupted'
 complete -c nokv -n "__fish_nokv_using_subcommand events" -l sync -d 'fsync the WAL before every write batch returns'

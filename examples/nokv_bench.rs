@@ -84,9 +84,16 @@ fn io<T>(r: std::io::Result<T>) -> T {
     r.unwrap_or_else(|e| die(&e.to_string()))
 }
 
+/// Default options without the stats publisher; the table codec from `NOKV_COMPRESSION`
+/// (`lz4`, `zstd`, `none`; default lz4), so the harness runs nokv and RocksDB with one codec.
 fn quiet_options() -> Options {
+    let compression = std::env::var("NOKV_COMPRESSION")
+        .ok()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or_default();
     Options {
         stats_interval: None,
+        compression,
         ..Options::default()
     }
 }

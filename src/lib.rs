@@ -36,5 +36,5 @@ pub use db::{
     ScanOptions,
 };
 pub use error::{Error, Result};
-pub use options::{Durability, Options};
+pub use options::{Compression, Durability, Options};
 pub use types::{FileNumber, SeqNo, TableMeta, TornLog, TornTail, ValueKind};

@@ -1,6 +1,7 @@
 //! Engine options, with static defaults and validation.
 
 use crate::error::{Error, Result};
+pub use crate::sst::Compression;
 use std::time::Duration;
 
 /// How flushed tables are installed (SPEC 2.2).
@@ -41,6 +42,16 @@ pub struct Options {
     pub sync_writes: bool,
     /// Target size of an SST data block. Default 16 KiB.
     pub block_size: usize,
+    /// Codec for the data and index blocks of new tables (flushes, compactions, ingests).
+    /// Tables of other codecs stay readable; compaction rewrites them in this one.
+    /// Default [`Compression::Lz4`].
+    pub compression: Compression,
+    /// zstd compression level (1 fastest .. 22 smallest; used with [`Compression::Zstd`]).
+    /// Default 3.
+    pub zstd_level: i32,
+    /// A full key (restart point) every this many entries in data and index blocks; keys in
+    /// between store only what differs from the previous key. Default 16.
+    pub block_restart_interval: usize,
     /// Bytes of verified data blocks kept in memory for point lookups; 0 disables the cache.
     /// Default 32 MiB.
     pub block_cache_bytes: u64,
@@ -82,6 +93,9 @@ impl Default for Options {
             sync_writes: false,
             block_size: 4 << 10,
             bloom_bits_per_key: 10,
+            compression: Compression::Lz4,
+            zstd_level: 3,
+            block_restart_interval: 16,
             block_cache_bytes: 32 << 20,
             manifest_rewrite_threshold: 4 << 20,
             stats_interval: Some(Duration::from_secs(1)),
@@ -119,6 +133,18 @@ impl Options {
             return Err(Error::InvalidArgument(format!(
                 "block_size must be between 256 bytes and 16 MiB, got {}",
                 self.block_size
+            )));
+        }
+        if self.block_restart_interval == 0 || self.block_restart_interval > 1024 {
+            return Err(Error::InvalidArgument(format!(
+                "block_restart_interval must be between 1 and 1024, got {}",
+                self.block_restart_interval
+            )));
+        }
+        if !(1..=22).contains(&self.zstd_level) {
+            return Err(Error::InvalidArgument(format!(
+                "zstd_level must be between 1 and 22, got {}",
+                self.zstd_level
             )));
         }
         if self.l0_compaction_trigger == 0

@@ -1404,3 +1404,51 @@ fn checkpoint_copies_tables_across_filesystems_and_links_them_on_the_same_one() 
         .success()
         .stdout("a\t1\n");
 }
+
+/// The codec of every table in the workdir.
+fn table_codecs(db: &Path) -> Vec<nokv::Compression> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(db).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sst") {
+            let table = nokv::sst::Table::open(&nokv::vfs::RealFs, &path, None).unwrap();
+            out.push(table.properties().compression);
+        }
+    }
+    out
+}
+
+#[test]
+fn compression_flag_picks_the_codec_of_new_tables_and_compaction_rewrites_them() {
+    let f = Fixture::new();
+    let mut tsv = String::new();
+    for i in 0..2000 {
+        tsv.push_str(&format!(
+            "usr/share/doc/pkg{:03}/file{i:05}\tname{}\n",
+            i % 40,
+            i % 9
+        ));
+    }
+    let (code, _, err) = f.load("a.tsv", tsv.as_bytes(), &["--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    f.nokv(&["flush"]).assert().success();
+    assert_eq!(
+        table_codecs(&f.db),
+        vec![nokv::Compression::Lz4],
+        "lz4 by default"
+    );
+    f.nokv(&["--compression", "zstd", "compact"])
+        .assert()
+        .success();
+    assert_eq!(table_codecs(&f.db), vec![nokv::Compression::Zstd]);
+    f.nokv(&["compact", "--compression", "none"])
+        .assert()
+        .success();
+    assert_eq!(table_codecs(&f.db), vec![nokv::Compression::None]);
+    assert_eq!(f.get(b"usr/share/doc/pkg007/file00047").unwrap(), b"name2");
+    f.nokv(&["verify"]).assert().success();
+    f.nokv(&["--compression", "snappy", "get", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("snappy"));
+}

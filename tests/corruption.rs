@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use nokv::verify::{verify, VerifyOptions};
 use nokv::vfs::{MemVfs, Vfs};
-use nokv::{Db, Options, ScanOptions};
+use nokv::{Compression, Db, Options, ScanOptions};
 
 const DIR: &str = "/db";
 
@@ -81,7 +81,15 @@ fn value(round: usize, i: usize) -> Vec<u8> {
 
 fn build() -> Workdir {
     let vfs = MemVfs::new();
-    let db = Db::open_with_vfs(Arc::new(vfs.clone()), Path::new(DIR), opts()).unwrap();
+    // Each table in its own codec: uncompressed, lz4, zstd (all prefix-compressed).
+    let open = |compression| {
+        let opts = Options {
+            compression,
+            ..opts()
+        };
+        Db::open_with_vfs(Arc::new(vfs.clone()), Path::new(DIR), opts).unwrap()
+    };
+    let db = open(Compression::None);
     let mut state = State::new();
     let mut keys = BTreeSet::new();
     let mut run = |db: &Db, op: Op, state: &mut State| {
@@ -102,6 +110,8 @@ fn build() -> Workdir {
         run(&db, Op::Put(key(i), value(0, i)), &mut state);
     }
     db.flush().unwrap();
+    db.close().unwrap();
+    let db = open(Compression::Lz4);
     for i in (0..40).step_by(3) {
         run(&db, Op::Put(key(i), value(1, i)), &mut state);
     }
@@ -109,6 +119,8 @@ fn build() -> Workdir {
         run(&db, Op::Delete(key(i)), &mut state);
     }
     db.flush().unwrap();
+    db.close().unwrap();
+    let db = open(Compression::Zstd);
     for i in 40..60 {
         run(&db, Op::Put(key(i), value(2, i)), &mut state);
     }

@@ -21,6 +21,8 @@ fn options() -> Options {
         memtable_size: 8192,
         block_size: 512,
         target_file_size: 4096,
+        // Uncompressed, so the table sizes (and cuts) below do not depend on the codec.
+        compression: nokv::Compression::None,
         background_flush: false,
         stats_interval: None,
         ..Options::default()

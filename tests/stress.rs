@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use nokv::options::Durability;
 use nokv::verify::{verify, VerifyOptions, VerifyReport};
 use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector, Vfs};
-use nokv::{Db, Options, ScanOptions};
+use nokv::{Compression, Db, Options, ScanOptions};
 
 mod common;
 use common::GateVfs;
@@ -301,6 +301,13 @@ fn epoch_options(rng: &mut Rng, strict: bool) -> Options {
         target_file_size: 2048 + rng.below(6 << 10),
         // Small, so the stress run rotates EVENTS too.
         events_max_bytes: 2048 + rng.below(8 << 10),
+        compression: match rng.below(3) {
+            0 => Compression::None,
+            1 => Compression::Lz4,
+            _ => Compression::Zstd,
+        },
+        zstd_level: 1 + rng.below(3) as i32,
+        block_restart_interval: 1 + rng.below(16) as usize,
     }
 }
 

@@ -2,11 +2,17 @@
 # Side-by-side performance harness: nokv against RocksDB 7.8's `ldb` and `db_bench` (Debian's
 # rocksdb-tools), the workloads and bars of SPEC section 6. Not part of CI.
 #
-#   bash benches/compare/run.sh                 # full: 1,000,000 records, 3 interleaved rounds
-#   ROUNDS=5 RECORDS=200000 bash benches/compare/run.sh
+#   bash benches/compare/run.sh                 # full: 1,000,000 synthetic records and
+#                                               # 5,000,000 path-like ones, 3 interleaved rounds
+#   ROUNDS=5 RECORDS=200000 PATH_RECORDS=1000000 bash benches/compare/run.sh
 #   QUICK=1 bash benches/compare/run.sh         # smoke test: 20,000 records, 1 round
 #
-# Other knobs: SYNC_PUTS (20000), GET_RUNS (20), SCAN_RUNS (3), WORK (scratch dir, default
+# Two data sets: synthetic (16-byte keys `key%013d`, 100-byte values) and path-like (real file
+# paths of this machine from `find /usr`, repeated under synthetic roots: keys 20-150 bytes with
+# long shared prefixes, values the base name; see paths.py). Both engines use one codec,
+# COMPRESSION (lz4, zstd or none; default lz4). DATASETS="synthetic paths" picks the sets.
+# Other knobs: SYNC_PUTS (20000), GET_RUNS (20), SCAN_RUNS (3), PATH_SUBSET (1,000,000: the
+# smaller path workdir `nokv get` is compared with), WORK (scratch dir, default
 # target/compare/work; it must be on the disk you want to measure).
 # Prints the table and writes target/compare/results.md (table + raw per-round figures) and
 # target/compare/raw.tsv.
@@ -20,8 +26,21 @@ if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
     SYNC_PUTS=${SYNC_PUTS:-2000}
     GET_RUNS=${GET_RUNS:-5}
+    PATH_RECORDS=${PATH_RECORDS:-20000}
+    PATH_SUBSET=${PATH_SUBSET:-4000}
 fi
 RECORDS=${RECORDS:-1000000}
+PATH_RECORDS=${PATH_RECORDS:-5000000}
+PATH_SUBSET=${PATH_SUBSET:-1000000}
+COMPRESSION=${COMPRESSION:-lz4}
+DATASETS=${DATASETS:-synthetic paths}
+case $COMPRESSION in
+    lz4 | zstd) LDB_CODEC=$COMPRESSION ;;
+    none) LDB_CODEC=no ;;
+    *) echo "COMPRESSION must be lz4, zstd or none" >&2; exit 2 ;;
+esac
+export NOKV_COMPRESSION=$COMPRESSION
+has_set() { case " $DATASETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 ROUNDS=${ROUNDS:-3}
 SYNC_PUTS=${SYNC_PUTS:-20000}
 GET_RUNS=${GET_RUNS:-20}
@@ -52,8 +71,9 @@ command -v python3 >/dev/null || { say "python3 is needed for the summary"; exit
 
 say "building (cargo build --release)"
 cargo build --release --quiet --bin nokv --example nokv_bench
-NOKV=$ROOT/target/release/nokv
-NB=$ROOT/target/release/examples/nokv_bench
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+NOKV=$TARGET/release/nokv
+NB=$TARGET/release/examples/nokv_bench
 
 rm -rf "$WORK"
 mkdir -p "$WORK" "$OUT"
@@ -62,11 +82,18 @@ printf 'round\tworkload\tengine\tvalue\tunit\n' >"$RAW"
 rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" "$4" >>"$RAW"; say "  r$ROUND $1 $2: $3 $4"; }
 
 # ---- data ----------------------------------------------------------------------------------
-say "generating $RECORDS records (16-byte keys, 100-byte values; random and sorted; tsv and ldb)"
-"$NB" gen "$RECORDS" "$WORK/data"
 D=$WORK/data
-KEY=$(sed -n "$((RECORDS / 2 + 1))p" "$D/kv_sorted.tsv" | cut -f1)
-C=(--num="$RECORDS" --key_size=16 --value_size=100 --compression_type=none --threads=1)
+if has_set synthetic; then
+    say "generating $RECORDS records (16-byte keys, 100-byte values; random and sorted; tsv and ldb)"
+    "$NB" gen "$RECORDS" "$D"
+    KEY=$(sed -n "$((RECORDS / 2 + 1))p" "$D/kv_sorted.tsv" | cut -f1)
+fi
+if has_set paths; then
+    say "generating $PATH_RECORDS path-like records"
+    python3 "$ROOT/benches/compare/paths.py" "$PATH_RECORDS" "$PATH_SUBSET" "$D"
+    PKEY=$(cat "$D/paths_key")
+fi
+C=(--num="$RECORDS" --key_size=16 --value_size=100 --compression_type="$COMPRESSION" --threads=1)
 
 # ---- helpers -------------------------------------------------------------------------------
 now() { date +%s%N; }
@@ -101,7 +128,7 @@ median_wall() { # median_wall RUNS WARMUP CMD-STRING
 load_nokv() { # load_nokv random|sorted
     local dir=$WORK/nk_load_$1 a b
     rm -rf "$dir"
-    a=$(now); timed_rss "$WORK/rss" "$NOKV" --workdir "$dir" load "$D/kv_$1.tsv"; b=$(now)
+    a=$(now); timed_rss "$WORK/rss" "$NOKV" --workdir "$dir" --compression "$COMPRESSION" load "$D/kv_$1.tsv"; b=$(now)
     rec "load_$1" nokv "$(per_sec "$RECORDS" "$(secs "$a" "$b")")" rec/s
     rec "load_${1}_rss" nokv "$(cat "$WORK/rss")" KiB
 }
@@ -109,7 +136,7 @@ load_ldb() {
     local dir=$WORK/rdb_load_$1 a b
     rm -rf "$dir"
     a=$(now)
-    timed_rss "$WORK/rss" ldb --db="$dir" --create_if_missing --compression_type=no load <"$D/kv_$1.ldb"
+    timed_rss "$WORK/rss" ldb --db="$dir" --create_if_missing --compression_type="$LDB_CODEC" load <"$D/kv_$1.ldb"
     sync "$dir"/* "$dir"
     b=$(now)
     rec "load_$1" rocksdb "$(per_sec "$RECORDS" "$(secs "$a" "$b")")" rec/s
@@ -119,7 +146,7 @@ ingest_ldb() { # write_extern_sst + ingest_extern_sst of the sorted file
     local dir=$WORK/rdb_ingest a b
     rm -rf "$dir" "$dir.sst"
     a=$(now)
-    ldb --db="$dir" --create_if_missing --compression_type=no write_extern_sst "$dir.sst" <"$D/kv_sorted.ldb" >>"$LOG" 2>&1
+    ldb --db="$dir" --create_if_missing --compression_type="$LDB_CODEC" write_extern_sst "$dir.sst" <"$D/kv_sorted.ldb" >>"$LOG" 2>&1
     ldb --db="$dir" --create_if_missing ingest_extern_sst "$dir.sst" --move_files >>"$LOG" 2>&1
     b=$(now)
     rec ingest_sorted rocksdb "$(per_sec "$RECORDS" "$(secs "$a" "$b")")" rec/s
@@ -177,7 +204,7 @@ sync_rdb() {
         rm -rf "$WORK/rdb_sync"
         sync
         db_bench --db="$WORK/rdb_sync" --num="$((SYNC_PUTS / t))" --key_size=16 --value_size=100 \
-            --compression_type=none --threads="$t" --sync=1 --benchmarks=fillrandom >"$o" 2>&1
+            --compression_type="$COMPRESSION" --threads="$t" --sync=1 --benchmarks=fillrandom >"$o" 2>&1
         cat "$o" >>"$LOG"
         rec "syncput_t$t" rocksdb "$(db_bench_ops "$o" fillrandom)" ops/s
     done
@@ -190,13 +217,61 @@ reopen_nokv() { # one memtable's worth of WAL (about 57 MiB at 500K records): re
     rec flush_build nokv "$(nb_result "$o" flush)" MB/s
 }
 
+# ---- the path-like data set ------------------------------------------------------------------
+# Load (random order, durable at the end), sorted load vs external-SST ingest, the workdir's size
+# after a full compaction, `get KEY` and a full `scan` as processes on the compacted workdirs,
+# and `nokv get` on a PATH_SUBSET-record workdir of the same keys.
+paths_nokv() {
+    local dir=$WORK/nk_paths a b
+    rm -rf "$dir" "$dir"_sorted "$dir"_subset
+    a=$(now); timed_rss "$WORK/rss" "$NOKV" --workdir "$dir" --compression "$COMPRESSION" load "$D/paths_random.tsv"; b=$(now)
+    rec paths_load_random nokv "$(per_sec "$PATH_RECORDS" "$(secs "$a" "$b")")" rec/s
+    rec paths_load_random_rss nokv "$(cat "$WORK/rss")" KiB
+    a=$(now); "$NOKV" --workdir "$dir"_sorted --compression "$COMPRESSION" load "$D/paths_sorted.tsv" >>"$LOG" 2>&1; b=$(now)
+    rec paths_load_sorted nokv "$(per_sec "$PATH_RECORDS" "$(secs "$a" "$b")")" rec/s
+    rm -rf "$dir"_sorted
+    "$NOKV" --workdir "$dir" --compression "$COMPRESSION" compact >>"$LOG" 2>&1
+    rec paths_size nokv "$(du -sb "$dir" | cut -f1)" B
+    rec paths_get_process nokv "$(median_wall "$GET_RUNS" 3 "$NOKV --workdir $dir get $PKEY")" s
+    rec paths_scan_process nokv "$(median_wall "$SCAN_RUNS" 1 "$NOKV --workdir $dir scan")" s
+    "$NOKV" --workdir "$dir"_subset --compression "$COMPRESSION" load "$D/paths_subset_random.tsv" >>"$LOG" 2>&1
+    "$NOKV" --workdir "$dir"_subset --compression "$COMPRESSION" compact >>"$LOG" 2>&1
+    rec paths_get_process_subset nokv "$(median_wall "$GET_RUNS" 3 "$NOKV --workdir ${dir}_subset get $PKEY")" s
+    rm -rf "$dir"_subset
+}
+paths_ldb() {
+    local dir=$WORK/rdb_paths a b
+    rm -rf "$dir" "$dir"_ingest "$dir".sst
+    a=$(now)
+    timed_rss "$WORK/rss" ldb --db="$dir" --create_if_missing --compression_type="$LDB_CODEC" load <"$D/paths_random.ldb"
+    sync "$dir"/* "$dir"
+    b=$(now)
+    rec paths_load_random rocksdb "$(per_sec "$PATH_RECORDS" "$(secs "$a" "$b")")" rec/s
+    rec paths_load_random_rss rocksdb "$(cat "$WORK/rss")" KiB
+    a=$(now)
+    ldb --db="$dir"_ingest --create_if_missing --compression_type="$LDB_CODEC" write_extern_sst "$dir.sst" <"$D/paths_sorted.ldb" >>"$LOG" 2>&1
+    ldb --db="$dir"_ingest --create_if_missing ingest_extern_sst "$dir.sst" --move_files >>"$LOG" 2>&1
+    b=$(now)
+    rec paths_ingest_sorted rocksdb "$(per_sec "$PATH_RECORDS" "$(secs "$a" "$b")")" rec/s
+    rm -rf "$dir"_ingest "$dir".sst
+    ldb --db="$dir" --compression_type="$LDB_CODEC" compact >>"$LOG" 2>&1
+    rec paths_size rocksdb "$(du -sb "$dir" | cut -f1)" B
+    rec paths_get_process rocksdb "$(median_wall "$GET_RUNS" 3 "ldb --db=$dir get $PKEY")" s
+    rec paths_scan_process rocksdb "$(median_wall "$SCAN_RUNS" 1 "ldb --db=$dir scan")" s
+}
+
 pair() { # pair NOKV_FN RDB_FN: the order alternates by round
     if [ $((ROUND % 2)) = 1 ]; then $1; $2; else $2; $1; fi
 }
 
-say "records=$RECORDS rounds=$ROUNDS sync_puts=$SYNC_PUTS get_runs=$GET_RUNS work=$WORK"
+say "records=$RECORDS path_records=$PATH_RECORDS compression=$COMPRESSION rounds=$ROUNDS sync_puts=$SYNC_PUTS get_runs=$GET_RUNS work=$WORK"
 for ROUND in $(seq "$ROUNDS"); do
     say "round $ROUND/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))"
+    if has_set paths; then
+        pair paths_nokv paths_ldb
+        rm -rf "$WORK"/nk_paths "$WORK"/rdb_paths
+    fi
+    has_set synthetic || continue
     pair "load_nokv random" "load_ldb random"
     pair "load_nokv sorted" "load_ldb sorted"
     ingest_ldb
@@ -211,6 +286,6 @@ for ROUND in $(seq "$ROUNDS"); do
 done
 
 python3 "$ROOT/benches/compare/summarize.py" "$RAW" "$OUT/results.md" \
-    "records=$RECORDS rounds=$ROUNDS sync_puts=$SYNC_PUTS get_runs=$GET_RUNS; $(nproc) CPUs; rocksdb-tools $(dpkg-query -W -f='${Version}' rocksdb-tools 2>/dev/null || echo "?")"
+    "records=$RECORDS path_records=$PATH_RECORDS (subset $PATH_SUBSET) compression=$COMPRESSION rounds=$ROUNDS sync_puts=$SYNC_PUTS get_runs=$GET_RUNS; $(nproc) CPUs; rocksdb-tools $(dpkg-query -W -f='${Version}' rocksdb-tools 2>/dev/null || echo "?")"
 rm -rf "$WORK"
 say "wrote $OUT/results.md and $RAW"

@@ -40,6 +40,8 @@ def fmt(v, unit):
         return f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s"
     if unit == "KiB":
         return f"{v / 1024:.0f} MiB"
+    if unit == "B":
+        return f"{v / 2**20:.1f} MiB"
     if unit == "MB/s":
         return f"{v:.0f} MB/s"
     if v >= 1e6:
@@ -80,6 +82,18 @@ rows = [
     ("flush: SST build + install of one memtable (N/2 records)", "flush_build", None, "-", ">= 300 MB/s",
      lambda r, v: v >= 300),
     ("reopen, replaying the WAL of N/2 records (57 MiB at N=1M)", "reopen_replay", None, "-", "<= 0.5 s", lambda r, v: v <= 0.5),
+    ("paths: load, random-order TSV, durable at end", "paths_load_random", "paths_load_random",
+     "`ldb load` (+fsync)", ">= 3x", lambda r, v: r >= 3),
+    ("paths: load, sorted TSV vs external-SST ingest", "paths_load_sorted", "paths_ingest_sorted",
+     "`write_extern_sst`+`ingest_extern_sst`", ">= 1x", lambda r, v: r >= 1),
+    ("paths: workdir after a full compaction (lower is better)", "paths_size", "paths_size",
+     "`ldb compact`ed DB", "<= 1x", lambda r, v: r <= 1),
+    ("paths: `nokv get KEY` process, wall (lower is better)", "paths_get_process", "paths_get_process",
+     "`ldb get` (compacted DB)", "<= 0.5x", lambda r, v: r <= 0.5),
+    ("paths: `nokv scan` full, process wall (lower is better)", "paths_scan_process", "paths_scan_process",
+     "`ldb scan` (compacted DB)", "(info)", None),
+    ("paths: peak RSS, random load (lower is better)", "paths_load_random_rss", "paths_load_random_rss",
+     "`ldb load`", "<= 1.5x", lambda r, v: r <= 1.5),
 ]
 
 lines = [
@@ -100,6 +114,16 @@ for label, nk, rd, rd_label, bar, test in rows:
     rcol = f"{fmt(rv, units.get(rd, unit))} ({rd_label})" if rd else "-"
     lines.append(
         f"| {label} | {fmt(nv, unit)} | {rcol} | {'-' if r is None else f'{r:.2f}x'} | {bar} | {met} |"
+    )
+# nokv get on the full path workdir vs on the PATH_SUBSET one (same engine, same key).
+full, small = vals.get(("paths_get_process", "nokv"), {}), vals.get(("paths_get_process_subset", "nokv"), {})
+growth = [full[k] / small[k] for k in full if k in small and small[k]]
+if growth:
+    g = statistics.median(growth)
+    lines.append(
+        f"| paths: `nokv get KEY`, full vs subset workdir | {fmt(med('paths_get_process', 'nokv'), 's')} | "
+        f"{fmt(med('paths_get_process_subset', 'nokv'), 's')} (nokv, subset) | {g:.2f}x | <= 1.2x | "
+        f"{'met' if g <= 1.2 else '**not met**'} |"
     )
 table = "\n".join(lines)
 print(table)

@@ -88,13 +88,77 @@ fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
+/// The `rest` ranges of the entries of a version-2 prefix-compressed payload
+/// (`shared | unshared | rest_len | suffix | rest` ..., restart array, count).
+fn prefix_rests(p: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let Some(restarts) = p.len().checked_sub(4).and_then(|at| get_u32(p, at)) else {
+        return out;
+    };
+    let Some(end) = (restarts as usize)
+        .checked_mul(4)
+        .and_then(|n| n.checked_add(4))
+        .and_then(|n| p.len().checked_sub(n))
+    else {
+        return out;
+    };
+    let mut pos = 0;
+    while pos < end {
+        let (Some(_), Some(unshared), Some(rest)) = (
+            varint(p, &mut pos),
+            varint(p, &mut pos),
+            varint(p, &mut pos),
+        ) else {
+            break;
+        };
+        let start = pos.saturating_add(unshared as usize);
+        let stop = start.saturating_add(rest as usize);
+        if stop > end {
+            break;
+        }
+        out.push(start..stop);
+        pos = stop;
+    }
+    out
+}
+
+/// The block handles named by an index payload: version 1 (`count`, then `key | offset |
+/// size`) or version 2 (prefix-compressed entries whose rest starts with `offset | size`).
+fn index_handles(index: &[u8], version: u32) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    if version >= 2 {
+        for rest in prefix_rests(index) {
+            let mut pos = rest.start;
+            if let (Some(off), Some(size)) = (varint(index, &mut pos), varint(index, &mut pos)) {
+                out.push((off, size));
+            }
+        }
+        return out;
+    }
+    let mut pos = 0;
+    let count = varint(index, &mut pos).unwrap_or(0);
+    for _ in 0..count.min(index.len() as u64) {
+        let Some(key_len) = varint(index, &mut pos) else {
+            break;
+        };
+        pos = pos.saturating_add(key_len as usize);
+        let (Some(off), Some(size)) = (varint(index, &mut pos), varint(index, &mut pos)) else {
+            break;
+        };
+        out.push((off, size));
+    }
+    out
+}
+
 /// Recomputes the CRC of every block the footer names (filter, index, properties, meta),
-/// of every data block the index names, and of the footer.
+/// of every index partition and data block the (uncompressed) index blocks name, and of the
+/// footer.
 pub fn fix_sst(b: &mut [u8]) {
     if b.len() < FOOTER_LEN {
         return;
     }
     let footer = b.len() - FOOTER_LEN;
+    let version = get_u32(b, footer + 64).unwrap_or(0);
     let mut handles = [(0u64, 0u64); 4];
     for (i, h) in handles.iter_mut().enumerate() {
         *h = (
@@ -102,26 +166,27 @@ pub fn fix_sst(b: &mut [u8]) {
             get_u64(b, footer + 16 * i + 8).unwrap_or(0),
         );
     }
+    // An uncompressed block's payload (codec nibble 0), after fixing its CRC.
+    let raw_payload = |b: &mut [u8], off: u64, size: u64| -> Option<Vec<u8>> {
+        let payload = fix_block(b, off, size, footer)?;
+        (b[payload.end] >> 4 == 0).then(|| b[payload].to_vec())
+    };
     for (i, &(offset, size)) in handles.iter().enumerate() {
-        let Some(payload) = fix_block(b, offset, size, footer) else {
+        let Some(index) = raw_payload(b, offset, size) else {
             continue;
         };
         if i != 1 {
             continue;
         }
-        // The index: fix the data blocks it names.
-        let index = b[payload].to_vec();
-        let mut pos = 0;
-        let count = varint(&index, &mut pos).unwrap_or(0);
-        for _ in 0..count.min(index.len() as u64) {
-            let Some(key_len) = varint(&index, &mut pos) else {
-                break;
-            };
-            pos = pos.saturating_add(key_len as usize);
-            let (Some(off), Some(size)) = (varint(&index, &mut pos), varint(&index, &mut pos))
-            else {
-                break;
-            };
+        for (off, size) in index_handles(&index, version) {
+            if version >= 2 {
+                // A partition: fix the data blocks it names, then the partition itself.
+                if let Some(part) = raw_payload(b, off, size) {
+                    for (doff, dsize) in index_handles(&part, 2) {
+                        fix_block(b, doff, dsize, footer);
+                    }
+                }
+            }
             fix_block(b, off, size, footer);
         }
         // Re-fix the index itself in case a data block overlapped it.

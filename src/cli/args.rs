@@ -7,7 +7,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::sst::Compression;
 
 /// Exit statuses, documented in `--help` and the man pages.
 pub const EXIT_STATUS: &[(u8, &str)] = &[
@@ -133,6 +136,19 @@ pub struct GlobalArgs {
         default_value = "64MiB"
     )]
     pub memtable_size: u64,
+
+    /// Codec for the data and index blocks of the tables this command writes (flush,
+    /// compaction, load); tables in other codecs stay readable and are rewritten in this one
+    /// when compacted
+    #[arg(
+        long,
+        global = true,
+        value_name = "CODEC",
+        value_parser = clap::builder::PossibleValuesParser::new(["lz4", "zstd", "none"])
+            .try_map(|name| name.parse::<Compression>()),
+        default_value = "lz4"
+    )]
+    pub compression: Compression,
 
     /// No progress bar and no summary (errors are still printed)
     #[arg(short, long, global = true)]

@@ -130,10 +130,7 @@ impl Ingest<'_> {
     }
 
     fn table_options(&self) -> TableOptions {
-        TableOptions {
-            block_size: self.inner.opts.block_size,
-            bloom_bits_per_key: self.inner.opts.bloom_bits_per_key,
-        }
+        TableOptions::from(&self.inner.opts)
     }
 
     /// Finishes the open table and installs it under its final name.

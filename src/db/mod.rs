@@ -946,10 +946,7 @@ impl Inner {
 
     fn flush_one(&self, task: &FlushTask, dequeued: Instant) -> Result<()> {
         let memtable = &task.memtable;
-        let table_options = TableOptions {
-            block_size: self.opts.block_size,
-            bloom_bits_per_key: self.opts.bloom_bits_per_key,
-        };
+        let table_options = TableOptions::from(&self.opts);
         let number = self.alloc_table_number();
         let meta = flush::write_table(
             self.vfs.as_ref(),
@@ -1242,10 +1239,7 @@ impl Inner {
     ) -> Result<Vec<TableMeta>> {
         let started = Instant::now();
         let view = self.read_view();
-        let table_options = TableOptions {
-            block_size: self.opts.block_size,
-            bloom_bits_per_key: self.opts.bloom_bits_per_key,
-        };
+        let table_options = TableOptions::from(&self.opts);
         let mut allocated = Vec::new();
         let outputs = compaction::run(
             self.vfs.as_ref(),

@@ -1,5 +1,9 @@
 //! [`check_table`]: the offline full check used by `nokv verify`. It reads every byte of a
 //! table and collects every problem it can find instead of stopping at the first.
+//!
+//! [`data_blocks`]: a walk over a table's data blocks one at a time, from its index, with a
+//! result per block (for salvage-style reading of a damaged table), for format versions 1
+//! and 2.
 
 use std::path::Path;
 
@@ -7,14 +11,18 @@ use crate::error::Result;
 use crate::types::{RangeTombstone, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{ReadableFile, Vfs};
 
-use super::block::DataBlock;
+use super::block::{BlockEntries, DataBlock};
 use super::bloom::{key_hash, BloomFilter};
+use super::compress::open_block;
 use super::format::{
-    check_block, check_layout, data_region_end, decode_index, decode_properties,
-    decode_range_tombstones, show_key, Fault, Footer, Handle, BLOCK_FILTER, BLOCK_INDEX,
-    BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    check_tiling, data_region_end, decode_index, decode_properties, decode_range_tombstones,
+    decode_top_index, footer_regions, show_key, Fault, Footer, Handle, Index, BLOCK_FILTER,
+    BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
 };
-use super::reader::{cross_check, number_from_path, read_region, TableProperties};
+use super::reader::{
+    cross_check, decode_partition, number_from_path, read_region, TableProperties,
+};
+use super::Entry;
 
 /// One thing wrong with a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +90,11 @@ fn read_meta(
     tag: u8,
     check: &mut TableCheck,
 ) -> Option<Vec<u8>> {
-    let mut buf = read_checked(file, h, check)?;
-    match check_block(&buf, h.offset, tag) {
-        Ok(len) => {
+    let buf = read_checked(file, h, check)?;
+    match open_block(buf, h.offset, tag) {
+        Ok((payload, _)) => {
             check.blocks_checked += 1;
-            buf.truncate(len);
-            Some(buf)
+            Some(payload)
         }
         Err(f) => {
             check.push(f);
@@ -157,11 +164,14 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             .map_err(|f| check.push(f))
             .ok()
     });
-    let index = read_meta(file, footer.index, BLOCK_INDEX, &mut check).and_then(|b| {
-        decode_index(&b, footer.index.offset, data_region_end(&footer))
+    let index_payload = read_checked(file, footer.index, &mut check).and_then(|b| {
+        open_block(b, footer.index.offset, BLOCK_INDEX)
             .map_err(|f| check.push(f))
             .ok()
     });
+    if index_payload.is_some() {
+        check.blocks_checked += 1;
+    }
     // `None`: the meta block is present but could not be read (already reported).
     let tombstones: Option<Vec<RangeTombstone>> = if has_meta {
         read_meta(file, footer.meta, BLOCK_META, &mut check).and_then(|b| {
@@ -178,22 +188,52 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             p.range_tombstones = ts.len() as u64;
         }
     }
-    let Some(index) = index else {
+    let Some((index_payload, index_raw)) = index_payload else {
         // Without the index the data blocks cannot be found.
         return Ok(check);
     };
-    if let Err(f) = check_layout(&footer, &index, size) {
-        check.push(f);
-    }
-    if let Some(p) = &props {
-        if let Err(f) = cross_check(p, &index, tombstones.as_deref(), footer.properties.offset) {
+    let data_blocks_hint = props.as_ref().map(|p| p.data_blocks);
+    let Some(plan) = plan_blocks(
+        file,
+        &footer,
+        &index_payload,
+        index_raw,
+        data_blocks_hint,
+        &mut check,
+    ) else {
+        return Ok(check);
+    };
+    let mut all_blocks_read = plan.complete;
+    if plan.complete {
+        let mut regions: Vec<(u64, u64, &'static str)> = plan
+            .index
+            .iter()
+            .map(|(_, h)| (h.offset, h.size, "data"))
+            .collect();
+        regions.extend(
+            plan.partitions
+                .iter()
+                .map(|h| (h.offset, h.size, "index partition")),
+        );
+        regions.extend(footer_regions(&footer, size));
+        if let Err(f) = check_tiling(regions, size) {
             check.push(f);
+        }
+        if let Some(p) = &props {
+            if let Err(f) = cross_check(
+                p,
+                &plan.index,
+                tombstones.as_deref(),
+                footer.properties.offset,
+            ) {
+                check.push(f);
+            }
         }
     }
 
     let mut seen = Seen::default();
-    let mut all_blocks_read = true;
-    for (bi, (last_key, h)) in index.iter().enumerate() {
+    let mut entries: Option<BlockEntries> = None;
+    for (bi, (last_key, h)) in plan.index.iter().enumerate() {
         if !h.fits(footer_at) {
             check.push(Fault::new(
                 h.offset,
@@ -207,7 +247,7 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             all_blocks_read = false;
             continue;
         };
-        let block = match DataBlock::parse(buf, h.offset) {
+        let block = match DataBlock::parse(buf, h.offset, footer.version) {
             Ok(b) => b,
             Err(f) => {
                 check.push(f);
@@ -216,21 +256,31 @@ pub fn check_table(vfs: &dyn Vfs, path: &Path) -> Result<TableCheck> {
             }
         };
         check.blocks_checked += 1;
-        if !scan_block(&block, filter.as_ref(), &mut seen, &mut check) {
+        let decoded = match block.entries(entries.take()) {
+            Ok(e) => e,
+            Err(f) => {
+                check.push(f);
+                all_blocks_read = false;
+                continue;
+            }
+        };
+        let scanned = scan_block(&block, &decoded, filter.as_ref(), &mut seen, &mut check);
+        if scanned {
+            let last = decoded.key_at(&block, decoded.len() - 1).unwrap_or(&[]);
+            if last != last_key {
+                check.push(
+                    Fault::new(
+                        footer.index.offset,
+                        "index_mismatch",
+                        format!("index entry {bi} names a last key its block does not end with"),
+                    )
+                    .values(show_key(last_key), show_key(last)),
+                );
+            }
+        } else {
             all_blocks_read = false;
-            continue;
         }
-        let last = block.key_at(block.len() - 1).unwrap_or(&[]);
-        if last != last_key {
-            check.push(
-                Fault::new(
-                    footer.index.offset,
-                    "index_mismatch",
-                    format!("index entry {bi} names a last key its block does not end with"),
-                )
-                .values(show_key(last_key), show_key(last)),
-            );
-        }
+        entries = Some(decoded);
     }
 
     if let (Some(p), true) = (&props, all_blocks_read) {
@@ -259,12 +309,13 @@ struct Seen {
 /// Decodes every entry of `block`; false when the block could not be fully decoded.
 fn scan_block(
     block: &DataBlock,
+    entries: &BlockEntries,
     filter: Option<&BloomFilter>,
     seen: &mut Seen,
     check: &mut TableCheck,
 ) -> bool {
-    for i in 0..block.len() {
-        let e = match block.entry_at(i) {
+    for i in 0..entries.len() {
+        let e = match entries.entry_at(block, i) {
             Ok(e) => e,
             Err(f) => {
                 check.push(f);
@@ -404,4 +455,272 @@ fn compare_properties(
             );
         }
     }
+}
+
+/// The data an unreadable index partition described: (first block number, byte range, last
+/// key per the top-level index, the problem).
+type LostSpan = (u64, (u64, u64), Vec<u8>, TableProblem);
+
+/// Where a table's data blocks are, from its index.
+struct BlockPlan {
+    /// Every data block found (all of them when `complete`).
+    index: Index,
+    /// The version-2 index partitions (empty for version 1).
+    partitions: Vec<Handle>,
+    /// Data the index could not describe: (first block number, byte range, last key of the
+    /// range per the top-level index, the problem) for each unreadable index partition.
+    lost: Vec<LostSpan>,
+    /// True when every index block was read and checked.
+    complete: bool,
+}
+
+/// Decodes the (checksummed) index payload and, for version 2, reads and checks every
+/// partition; problems go to `check`. `None` when the index itself is unusable.
+fn plan_blocks(
+    file: &dyn ReadableFile,
+    footer: &Footer,
+    payload: &[u8],
+    raw: bool,
+    data_blocks: Option<u64>,
+    check: &mut TableCheck,
+) -> Option<BlockPlan> {
+    if footer.version < 2 {
+        let data_end = data_region_end(footer);
+        let (index, end) = decode_index(payload, footer.index.offset, raw, 1, 0, data_end)
+            .map_err(|f| check.push(f))
+            .ok()?;
+        if end != data_end {
+            check.push(
+                Fault::new(
+                    footer.index.offset,
+                    "bad_layout",
+                    format!("data blocks end at {end}, but the next block starts at {data_end}"),
+                )
+                .values(data_end.to_string(), end.to_string()),
+            );
+        }
+        return Some(BlockPlan {
+            index,
+            partitions: Vec::new(),
+            lost: Vec::new(),
+            complete: true,
+        });
+    }
+    let blocks = data_blocks.unwrap_or(u64::MAX);
+    let top = decode_top_index(payload, footer.index.offset, raw, blocks)
+        .map_err(|f| check.push(f))
+        .ok()?;
+    let mut plan = BlockPlan {
+        index: Index::default(),
+        partitions: Vec::new(),
+        lost: Vec::new(),
+        complete: true,
+    };
+    for (p, (last_key, h)) in top.partitions.iter().enumerate() {
+        plan.partitions.push(h);
+        let decoded = if h.fits(file.size().saturating_sub(FOOTER_LEN)) {
+            read_checked(file, h, check).and_then(|stored| {
+                decode_partition(&top, p, stored, blocks)
+                    .map_err(|f| check.push(f))
+                    .ok()
+            })
+        } else {
+            check.push(Fault::new(
+                h.offset,
+                "bad_block",
+                format!("index partition {p} lies outside the file"),
+            ));
+            None
+        };
+        match decoded {
+            Some(part) => {
+                check.blocks_checked += 1;
+                for (key, dh) in part.iter() {
+                    plan.index.push_entry(key, dh);
+                }
+            }
+            None => {
+                plan.complete = false;
+                let ((first, _), bytes) = top.span(p, blocks, top.data_end());
+                let problem = check.problems.last().cloned().unwrap_or(TableProblem {
+                    offset: h.offset,
+                    kind: "bad_block",
+                    detail: format!("index partition {p} is unreadable"),
+                    expected: None,
+                    actual: None,
+                });
+                plan.lost.push((first, bytes, last_key.to_vec(), problem));
+            }
+        }
+    }
+    Some(plan)
+}
+
+/// One data block (or, when an index partition is unreadable, the span of data it described)
+/// as found by [`data_blocks`].
+#[derive(Debug, Clone)]
+pub struct DataBlockReport {
+    /// File offset of the block (or of the span).
+    pub offset: u64,
+    /// Bytes of the block including its trailer (or of the span).
+    pub size: u64,
+    /// Data blocks this report covers: 1, or the span's count when its index partition is
+    /// unreadable (0 when unknown).
+    pub blocks: u64,
+    /// The index's last key of the previous block (`None` for the first): every key of this
+    /// block is above it.
+    pub after_key: Option<Vec<u8>>,
+    /// The index's last key of this block (or span): every key of it is at or below.
+    pub last_key: Vec<u8>,
+    /// The block's entries in order, or what is wrong with it.
+    pub entries: std::result::Result<Vec<Entry>, TableProblem>,
+}
+
+/// Every data block of the table at `path`, one at a time, found from its index (for format
+/// version 2 the index partitions are read as the walk reaches them; an unreadable partition
+/// yields one report spanning the data it described). Each block is read, checksummed,
+/// decompressed and decoded independently, so damage to one block does not hide the others.
+///
+/// # Errors
+/// The file cannot be opened, or its footer or (top-level) index cannot be read or decoded:
+/// then no block can be located. The problem is named in the error with the file and offset.
+pub fn data_blocks(vfs: &dyn Vfs, path: &Path) -> Result<DataBlocks> {
+    let file = vfs.open_read(path)?;
+    let size = file.size();
+    let corrupt = |f: Fault| f.into_error(path);
+    if size < FOOTER_LEN {
+        return Err(corrupt(Fault::new(
+            0,
+            "truncated",
+            format!("{size}-byte table is shorter than its footer"),
+        )));
+    }
+    let mut fbuf = [0u8; FOOTER_LEN as usize];
+    file.read_exact_at(size - FOOTER_LEN, &mut fbuf)?;
+    let footer = Footer::decode(&fbuf, size - FOOTER_LEN).map_err(corrupt)?;
+    let mut check = TableCheck::default();
+    let data_blocks = read_meta(&*file, footer.properties, BLOCK_PROPERTIES, &mut check)
+        .and_then(|b| {
+            decode_properties(
+                &b,
+                footer.properties.offset,
+                footer.version,
+                !footer.meta.is_absent(),
+            )
+            .ok()
+        })
+        .map(|p| p.data_blocks);
+    let stored = read_region(&*file, footer.index)?;
+    let (payload, raw) = open_block(stored, footer.index.offset, BLOCK_INDEX).map_err(corrupt)?;
+    let plan = plan_blocks(&*file, &footer, &payload, raw, data_blocks, &mut check);
+    let Some(plan) = plan else {
+        let problem = check
+            .problems
+            .pop()
+            .map(|p| Fault::new(p.offset, p.kind, p.detail));
+        return Err(corrupt(problem.unwrap_or_else(|| {
+            Fault::new(footer.index.offset, "bad_block", "unreadable index")
+        })));
+    };
+    let mut items: Vec<(u64, Planned)> = (0..plan.index.len())
+        .map(|i| (plan.index.handle(i).offset, Planned::Block(i)))
+        .collect();
+    items.extend(
+        plan.lost
+            .iter()
+            .enumerate()
+            .map(|(j, lost)| (lost.1 .0, Planned::Lost(j))),
+    );
+    items.sort_unstable_by_key(|item| item.0);
+    Ok(DataBlocks {
+        file,
+        version: footer.version,
+        plan,
+        items,
+        next: 0,
+        prev_last: None,
+    })
+}
+
+/// One step of a [`DataBlocks`] walk.
+#[derive(Debug, Clone, Copy)]
+enum Planned {
+    /// Data block `i` of the plan's index.
+    Block(usize),
+    /// The data of lost (unreadable) index partition `j`.
+    Lost(usize),
+}
+
+/// The iterator [`data_blocks`] returns.
+pub struct DataBlocks {
+    file: std::sync::Arc<dyn ReadableFile>,
+    version: u32,
+    plan: BlockPlan,
+    /// What to report, by offset.
+    items: Vec<(u64, Planned)>,
+    next: usize,
+    prev_last: Option<Vec<u8>>,
+}
+
+impl Iterator for DataBlocks {
+    type Item = DataBlockReport;
+
+    fn next(&mut self) -> Option<DataBlockReport> {
+        let &(_, item) = self.items.get(self.next)?;
+        self.next += 1;
+        let i = match item {
+            Planned::Block(i) => i,
+            Planned::Lost(j) => {
+                let (_, (start, end), last_key, problem) = self.plan.lost[j].clone();
+                let report = DataBlockReport {
+                    offset: start,
+                    size: end.saturating_sub(start),
+                    blocks: 0,
+                    after_key: self.prev_last.take(),
+                    last_key: last_key.clone(),
+                    entries: Err(problem),
+                };
+                self.prev_last = Some(last_key);
+                return Some(report);
+            }
+        };
+        let h = self.plan.index.handle(i);
+        let last_key = self.plan.index.last_key(i).to_vec();
+        let entries = read_block_entries(&*self.file, h, self.version);
+        let report = DataBlockReport {
+            offset: h.offset,
+            size: h.size,
+            blocks: 1,
+            after_key: self.prev_last.take(),
+            last_key: last_key.clone(),
+            entries,
+        };
+        self.prev_last = Some(last_key);
+        Some(report)
+    }
+}
+
+/// Reads, checks and decodes one data block into owned entries.
+fn read_block_entries(
+    file: &dyn ReadableFile,
+    h: Handle,
+    version: u32,
+) -> std::result::Result<Vec<Entry>, TableProblem> {
+    let stored = read_region(file, h)
+        .map_err(|e| Fault::new(h.offset, "read_error", e.to_string()).into_problem())?;
+    let block = DataBlock::parse(stored, h.offset, version).map_err(Fault::into_problem)?;
+    let decoded = block.entries(None).map_err(Fault::into_problem)?;
+    (0..decoded.len())
+        .map(|i| {
+            decoded
+                .entry_at(&block, i)
+                .map(|e| Entry {
+                    key: e.key.to_vec(),
+                    seq: crate::types::SeqNo(e.seq),
+                    kind: e.kind,
+                    value: e.value.to_vec(),
+                })
+                .map_err(Fault::into_problem)
+        })
+        .collect()
 }

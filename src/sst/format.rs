@@ -6,14 +6,19 @@
 use std::path::Path;
 
 use crate::codec::{crc32, get_u32, put_bytes, put_u32, put_u64, put_varint, Decoder};
+
+use super::block::PrefixBlock;
+use super::compress::Compression;
 use crate::error::Error;
 use crate::types::{RangeTombstone, SeqNo, MAX_KEY_LEN};
 
 use super::check::TableProblem;
 use super::reader::TableProperties;
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes (it reads [`OLDEST_FORMAT_VERSION`] up to this).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The last 8 bytes of every table.
 pub const MAGIC: [u8; 8] = [0x8b, b'n', b'o', b'k', b'v', b'S', b'S', b'T'];
 /// Size of the fixed footer at the end of every table.
@@ -122,45 +127,6 @@ pub fn seal_block(buf: &mut Vec<u8>, start: usize, block_type: u8) {
     put_u32(buf, crc);
 }
 
-/// Checks a whole block (payload + trailer) read from `offset` and returns its payload length.
-pub fn check_block(block: &[u8], offset: u64, expected_type: u8) -> Result<usize, Fault> {
-    let len = block.len();
-    if len < BLOCK_TRAILER {
-        return Err(Fault::new(
-            offset,
-            "bad_block",
-            format!("{len}-byte block is shorter than its trailer"),
-        ));
-    }
-    let stored = get_u32(block, len - 4).unwrap_or(0);
-    let actual = crc32(&block[..len - 4]);
-    if stored != actual {
-        return Err(Fault::new(
-            offset,
-            "checksum_mismatch",
-            format!(
-                "{} block checksum mismatch (expected 0x{stored:08x}, found 0x{actual:08x})",
-                block_type_name(expected_type)
-            ),
-        )
-        .values(format!("0x{stored:08x}"), format!("0x{actual:08x}")));
-    }
-    let tag = block[len - BLOCK_TRAILER];
-    if tag != expected_type {
-        return Err(Fault::new(
-            offset,
-            "bad_block",
-            format!(
-                "block has type {tag} ({}), expected {expected_type} ({})",
-                block_type_name(tag),
-                block_type_name(expected_type)
-            ),
-        )
-        .values(expected_type.to_string(), tag.to_string()));
-    }
-    Ok(len - BLOCK_TRAILER)
-}
-
 /// The fixed footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footer {
@@ -225,11 +191,14 @@ impl Footer {
         }
         let version = d.u32().unwrap_or(0);
         let flags = d.u32().unwrap_or(0);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             let mut f = Fault::new(
                 offset + 64,
                 "unsupported_version",
-                format!("unsupported table format version {version} (this build reads {FORMAT_VERSION})"),
+                format!(
+                    "unsupported table format version {version} (this build reads \
+                     {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})"
+                ),
             )
             .values(FORMAT_VERSION.to_string(), version.to_string());
             f.found_version = Some(version);
@@ -292,47 +261,38 @@ pub fn show_key(key: &[u8]) -> String {
     }
 }
 
-/// One index entry: the last key of a data block and where the block is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexEntry {
-    pub last_key: Vec<u8>,
-    pub handle: Handle,
-}
-
-pub fn encode_index(entries: &[IndexEntry], buf: &mut Vec<u8>) {
-    put_varint(buf, entries.len() as u64);
-    for e in entries {
-        put_bytes(buf, &e.last_key);
-        put_varint(buf, e.handle.offset);
-        put_varint(buf, e.handle.size);
+/// Appends an index entry's `rest` (version 2): `varint offset | varint size`, and for a
+/// top-level entry also `varint first_block | varint first_data_offset`.
+pub fn encode_handle_rest(buf: &mut Vec<u8>, h: Handle, partition_start: Option<(u64, u64)>) {
+    put_varint(buf, h.offset);
+    put_varint(buf, h.size);
+    if let Some((first_block, first_offset)) = partition_start {
+        put_varint(buf, first_block);
+        put_varint(buf, first_offset);
     }
 }
 
-/// Decodes the index payload (the block at `offset`) and checks that its data blocks are in
-/// order, contiguous from offset 0, ending at `data_end`, with strictly increasing last keys.
-pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Index, Fault> {
-    let short = |d: &Decoder, e| {
-        Fault::new(
-            offset + d.position() as u64,
-            "bad_block",
-            format!("index block: {e}"),
-        )
-    };
-    let mut d = Decoder::new(payload);
-    let count = d.varint().map_err(|e| short(&d, e))?;
-    // Each entry takes at least 3 bytes: never allocate from an unchecked count. A count of 0
-    // is a table without point entries (range tombstones only): its data region must then be
-    // empty, which the `next_offset != data_end` check below enforces.
-    if count > (payload.len() / 3) as u64 {
-        return Err(Fault::new(
-            offset,
-            "bad_block",
-            format!(
-                "index block claims {count} entries in {} bytes",
-                payload.len()
-            ),
-        ));
+/// Where a fault at payload position `p` of the block at `offset` is in the file.
+fn at(offset: u64, raw: bool, p: usize) -> u64 {
+    if raw {
+        offset + p as u64
+    } else {
+        offset
     }
+}
+
+/// Decodes an index payload of format `version` (the block at `offset`; `raw` when it was
+/// stored uncompressed): one entry per data block, in order. Checks that the blocks are
+/// contiguous from `first_offset`, lie below `data_end`, and that the last keys strictly
+/// increase. Returns the index and where its last block ends (`first_offset` when empty).
+pub fn decode_index(
+    payload: &[u8],
+    offset: u64,
+    raw: bool,
+    version: u32,
+    first_offset: u64,
+    data_end: u64,
+) -> Result<(Index, u64), Fault> {
     if u32::try_from(payload.len()).is_err() {
         return Err(Fault::new(
             offset,
@@ -340,21 +300,9 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Index,
             "index block larger than 4 GiB",
         ));
     }
-    let count = count as usize;
-    let mut index = Index {
-        keys: Vec::with_capacity(payload.len()),
-        ends: Vec::with_capacity(count),
-        handles: Vec::with_capacity(count),
-        prefixes: Vec::with_capacity(count),
-    };
-    let mut next_offset = 0u64;
-    for i in 0..count {
-        let at = offset + d.position() as u64;
-        let key = d.bytes().map_err(|e| short(&d, e))?;
-        let h = Handle {
-            offset: d.varint().map_err(|e| short(&d, e))?,
-            size: d.varint().map_err(|e| short(&d, e))?,
-        };
+    let mut index = Index::default();
+    let mut next_offset = first_offset;
+    let mut add = |i: usize, at: u64, key: &[u8], h: Handle| -> Result<(), Fault> {
         if h.offset != next_offset || !h.fits(data_end) {
             return Err(Fault::new(
                 at,
@@ -378,6 +326,81 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Index,
         }
         next_offset = h.offset + h.size;
         index.push(key, h);
+        Ok(())
+    };
+    if version >= 2 {
+        let view = PrefixBlock::new(payload).map_err(|(p, what)| {
+            Fault::new(
+                at(offset, raw, p),
+                "bad_block",
+                format!("index block: {what}"),
+            )
+        })?;
+        let mut i = 0;
+        let mut failed = None;
+        let walked = view.for_each(|key, e| {
+            let mut d = Decoder::new(view.bytes(e.rest));
+            let pos = e.rest.0;
+            let bad = |d: &Decoder, err| (pos + d.position(), format!("index entry {i}: {err}"));
+            let h = Handle {
+                offset: d.varint().map_err(|err| bad(&d, err))?,
+                size: d.varint().map_err(|err| bad(&d, err))?,
+            };
+            if !d.is_empty() {
+                return Err((
+                    pos,
+                    format!("index entry {i}: {} stray bytes", d.remaining()),
+                ));
+            }
+            if let Err(f) = add(i, at(offset, raw, pos), key, h) {
+                failed = Some(f);
+                return Err((0, String::new()));
+            }
+            i += 1;
+            Ok(())
+        });
+        if let Some(f) = failed {
+            return Err(f);
+        }
+        walked.map_err(|(p, what)| {
+            Fault::new(
+                at(offset, raw, p),
+                "bad_block",
+                format!("index block: {what}"),
+            )
+        })?;
+        return Ok((index, next_offset));
+    }
+    let short = |d: &Decoder, e| {
+        Fault::new(
+            offset + d.position() as u64,
+            "bad_block",
+            format!("index block: {e}"),
+        )
+    };
+    let mut d = Decoder::new(payload);
+    let count = d.varint().map_err(|e| short(&d, e))?;
+    // Each entry takes at least 3 bytes: never allocate from an unchecked count. A count of 0
+    // is a table without point entries (range tombstones only): its data region must then be
+    // empty, which the caller's end check enforces.
+    if count > (payload.len() / 3) as u64 {
+        return Err(Fault::new(
+            offset,
+            "bad_block",
+            format!(
+                "index block claims {count} entries in {} bytes",
+                payload.len()
+            ),
+        ));
+    }
+    for i in 0..count as usize {
+        let at = offset + d.position() as u64;
+        let key = d.bytes().map_err(|e| short(&d, e))?;
+        let h = Handle {
+            offset: d.varint().map_err(|e| short(&d, e))?,
+            size: d.varint().map_err(|e| short(&d, e))?,
+        };
+        add(i, at, key, h)?;
     }
     if !d.is_empty() {
         return Err(Fault::new(
@@ -386,15 +409,137 @@ pub fn decode_index(payload: &[u8], offset: u64, data_end: u64) -> Result<Index,
             format!("index block has {} trailing bytes", d.remaining()),
         ));
     }
-    if next_offset != data_end {
-        return Err(Fault::new(
-            offset,
-            "bad_layout",
-            format!("data blocks end at {next_offset}, but the next block starts at {data_end}"),
+    Ok((index, next_offset))
+}
+
+/// The top-level index of a version-2 table: one entry per index partition (the last key of
+/// its last data block and the partition's handle), and where each partition starts: its first
+/// data block's number in the table and file offset.
+#[derive(Debug, Default, Clone)]
+pub struct TopIndex {
+    pub partitions: Index,
+    pub first_block: Vec<u64>,
+    pub first_offset: Vec<u64>,
+}
+
+impl TopIndex {
+    /// The range of data block numbers and the data byte range partition `p` covers.
+    pub fn span(&self, p: usize, data_blocks: u64, data_end: u64) -> ((u64, u64), (u64, u64)) {
+        let blocks_end = self.first_block.get(p + 1).copied().unwrap_or(data_blocks);
+        let bytes_end = self.first_offset.get(p + 1).copied().unwrap_or(data_end);
+        (
+            (self.first_block[p], blocks_end),
+            (self.first_offset[p], bytes_end),
         )
-        .values(data_end.to_string(), next_offset.to_string()));
     }
-    Ok(index)
+
+    /// Where the data region ends: the first partition's offset (0 without data blocks).
+    pub fn data_end(&self) -> u64 {
+        if self.partitions.is_empty() {
+            0
+        } else {
+            self.partitions.handle(0).offset
+        }
+    }
+}
+
+/// Decodes a version-2 top-level index payload (the block at `offset`) and checks it: last
+/// keys strictly increasing, partitions contiguous, first block numbers from 0 strictly
+/// increasing below `data_blocks`, first data offsets from 0 strictly increasing below the
+/// data region's end, and no partitions exactly when there are no data blocks.
+pub fn decode_top_index(
+    payload: &[u8],
+    offset: u64,
+    raw: bool,
+    data_blocks: u64,
+) -> Result<TopIndex, Fault> {
+    let bad = |p: usize, what: String| {
+        Fault::new(
+            at(offset, raw, p),
+            "bad_block",
+            format!("top-level index: {what}"),
+        )
+    };
+    let view = PrefixBlock::new(payload).map_err(|(p, what)| bad(p, what))?;
+    let mut top = TopIndex::default();
+    let mut i = 0usize;
+    view.for_each(|key, e| {
+        let pos = e.rest.0;
+        let mut d = Decoder::new(view.bytes(e.rest));
+        let err = |d: &Decoder, err| (pos + d.position(), format!("entry {i}: {err}"));
+        let h = Handle {
+            offset: d.varint().map_err(|x| err(&d, x))?,
+            size: d.varint().map_err(|x| err(&d, x))?,
+        };
+        let first_block = d.varint().map_err(|x| err(&d, x))?;
+        let first_offset = d.varint().map_err(|x| err(&d, x))?;
+        if !d.is_empty() {
+            return Err((pos, format!("entry {i}: {} stray bytes", d.remaining())));
+        }
+        let parts = &top.partitions;
+        if let Some(j) = parts.len().checked_sub(1) {
+            let prev = parts.handle(j);
+            if parts.last_key(j) >= key {
+                return Err((pos, format!("entry {i}: last keys not strictly increasing")));
+            }
+            if prev.end() != Some(h.offset)
+                || top.first_block[j] >= first_block
+                || top.first_offset[j] >= first_offset
+            {
+                return Err((
+                    pos,
+                    format!(
+                        "entry {i}: partition (offset {}, size {}, first block {first_block} at \
+                         {first_offset}) does not follow the previous one",
+                        h.offset, h.size
+                    ),
+                ));
+            }
+        } else if first_block != 0 || first_offset != 0 {
+            return Err((
+                pos,
+                format!(
+                    "entry 0: first partition starts at block {first_block}, offset {first_offset}"
+                ),
+            ));
+        }
+        if h.size < BLOCK_TRAILER as u64 || h.end().is_none() || first_block >= data_blocks {
+            return Err((
+                pos,
+                format!(
+                    "entry {i}: partition (offset {}, size {}) with first block {first_block} of \
+                     {data_blocks}",
+                    h.offset, h.size
+                ),
+            ));
+        }
+        top.partitions.push(key, h);
+        top.first_block.push(first_block);
+        top.first_offset.push(first_offset);
+        i += 1;
+        Ok(())
+    })
+    .map_err(|(p, what)| bad(p, what))?;
+    if top.partitions.is_empty() != (data_blocks == 0) {
+        return Err(bad(
+            0,
+            format!(
+                "{} partitions for {data_blocks} data blocks",
+                top.partitions.len()
+            ),
+        ));
+    }
+    if top
+        .first_offset
+        .last()
+        .is_some_and(|&o| o >= top.data_end())
+    {
+        return Err(bad(
+            0,
+            "last partition's data starts past the data region".into(),
+        ));
+    }
+    Ok(top)
 }
 
 /// A decoded index block, stored flat: every last key in one buffer, their 8-byte prefixes in
@@ -410,6 +555,16 @@ pub struct Index {
 }
 
 impl Index {
+    /// Appends an entry (the caller keeps the keys increasing).
+    pub fn push_entry(&mut self, last_key: &[u8], handle: Handle) {
+        self.push(last_key, handle);
+    }
+
+    /// Where block `i` is, `None` past the end.
+    pub fn handles_get(&self, i: usize) -> Option<Handle> {
+        self.handles.get(i).copied()
+    }
+
     fn push(&mut self, last_key: &[u8], handle: Handle) {
         self.keys.extend_from_slice(last_key);
         self.ends.push(self.keys.len() as u32);
@@ -482,6 +637,10 @@ pub fn encode_properties(p: &TableProperties, buf: &mut Vec<u8>) {
     put_varint(buf, p.data_blocks);
     put_bytes(buf, &p.smallest);
     put_bytes(buf, &p.largest);
+    if p.format_version >= 2 {
+        buf.push(p.compression.tag());
+        put_varint(buf, p.index_partitions);
+    }
 }
 
 /// Decodes the properties payload (the block at `offset`). `has_meta` says whether the footer
@@ -510,6 +669,19 @@ pub fn decode_properties(
     let data_blocks = d.varint().map_err(|e| bad(&d, e))?;
     let smallest = d.bytes().map_err(|e| bad(&d, e))?.to_vec();
     let largest = d.bytes().map_err(|e| bad(&d, e))?.to_vec();
+    let (mut compression, mut index_partitions) = (Compression::None, 0);
+    if footer_version >= 2 {
+        let tag_at = d.position();
+        let tag = d.u8().map_err(|e| bad(&d, e))?;
+        compression = Compression::from_tag(tag).ok_or_else(|| {
+            Fault::new(
+                offset + tag_at as u64,
+                "bad_block",
+                format!("properties block: unknown compression {tag}"),
+            )
+        })?;
+        index_partitions = d.varint().map_err(|e| bad(&d, e))?;
+    }
     if !d.is_empty() {
         return Err(Fault::new(
             offset + d.position() as u64,
@@ -527,6 +699,13 @@ pub fn decode_properties(
     if (entries == 0) != (data_blocks == 0) || data_blocks > entries {
         return Err(invalid(format!(
             "{entries} entries in {data_blocks} data blocks"
+        )));
+    }
+    if footer_version >= 2
+        && ((index_partitions == 0) != (data_blocks == 0) || index_partitions > data_blocks)
+    {
+        return Err(invalid(format!(
+            "{index_partitions} index partitions for {data_blocks} data blocks"
         )));
     }
     if entries == 0 && !has_meta {
@@ -565,6 +744,8 @@ pub fn decode_properties(
         range_tombstones: 0,
         smallest,
         largest,
+        compression,
+        index_partitions,
     })
 }
 
@@ -684,23 +865,41 @@ pub fn decode_range_tombstones(payload: &[u8], offset: u64) -> Result<Vec<RangeT
     Ok(out)
 }
 
-/// Checks that the data blocks, the meta blocks and the footer tile `[0, file_size)` exactly.
+/// The regions of the blocks the footer names (filter, index, properties, meta) and the footer.
+pub fn footer_regions(footer: &Footer, file_size: u64) -> Vec<(u64, u64, &'static str)> {
+    let mut regions = vec![
+        (footer.filter.offset, footer.filter.size, "filter"),
+        (footer.index.offset, footer.index.size, "index"),
+        (
+            footer.properties.offset,
+            footer.properties.size,
+            "properties",
+        ),
+    ];
+    if !footer.meta.is_absent() {
+        regions.push((footer.meta.offset, footer.meta.size, "meta"));
+    }
+    regions.push((file_size.saturating_sub(FOOTER_LEN), FOOTER_LEN, "footer"));
+    regions
+}
+
+/// Checks that the data blocks, the meta blocks and the footer tile `[0, file_size)` exactly
+/// (version 1: `index` lists every data block).
 pub fn check_layout(footer: &Footer, index: &Index, file_size: u64) -> Result<(), Fault> {
     let mut regions: Vec<(u64, u64, &'static str)> = index
         .iter()
         .map(|(_, h)| (h.offset, h.size, "data"))
         .collect();
-    regions.push((footer.filter.offset, footer.filter.size, "filter"));
-    regions.push((footer.index.offset, footer.index.size, "index"));
-    regions.push((
-        footer.properties.offset,
-        footer.properties.size,
-        "properties",
-    ));
-    if !footer.meta.is_absent() {
-        regions.push((footer.meta.offset, footer.meta.size, "meta"));
-    }
-    regions.push((file_size.saturating_sub(FOOTER_LEN), FOOTER_LEN, "footer"));
+    regions.extend(footer_regions(footer, file_size));
+    check_tiling(regions, file_size)
+}
+
+/// Checks that `regions` (offset, size, name) tile `[0, file_size)` exactly.
+pub fn check_tiling(
+    mut regions: Vec<(u64, u64, &'static str)>,
+    file_size: u64,
+) -> Result<(), Fault> {
+    regions.retain(|r| r.1 > 0 || r.2 != "data");
     regions.sort_unstable();
     let mut pos = 0u64;
     for (off, size, name) in regions {

@@ -1,23 +1,22 @@
 //! SST (sorted string table): the immutable, sorted, checksummed file a memtable is flushed to.
 //!
-//! # On-disk format (version 1)
+//! # On-disk format (version 2; version 1 is still read)
 //!
 //! All integers are little-endian. `varint` is LEB128 (see [`crate::codec`]).
 //!
 //! ```text
 //! offset 0
 //! +--------------------------------------+
-//! | data block 0                         |  \
-//! +--------------------------------------+   |
-//! | data block 1                         |   |  data region: blocks in key order,
-//! +--------------------------------------+   |  contiguous, each listed in the index;
-//! | ...                                  |   |  empty (N = 0) when the table holds
-//! +--------------------------------------+   |  range tombstones only
-//! | data block N-1                       |  /
+//! | data block 0 .. data block N-1       |  data region: blocks in key order, contiguous;
+//! |                                      |  empty (N = 0) for range tombstones only
+//! +--------------------------------------+
+//! | index partition 0 .. P-1             |  (v2) one entry per data block, cut at about
+//! |                                      |  block_size; contiguous
 //! +--------------------------------------+
 //! | filter block  (bloom)                |
 //! +--------------------------------------+
-//! | index block                          |
+//! | index block                          |  v2: the top-level index (one entry per
+//! |                                      |  partition); v1: the whole index
 //! +--------------------------------------+
 //! | properties block                     |
 //! +--------------------------------------+
@@ -34,15 +33,45 @@
 //! ## Block (every block, whatever its kind)
 //!
 //! ```text
-//! +-----------------+---------+------------------------------------+
-//! | payload (n B)   | type u8 | crc32 u32 of payload and type byte |
-//! +-----------------+---------+------------------------------------+
-//! type: 1 data, 2 filter, 3 index, 4 properties, 5 meta (range tombstones)
+//! +------------------------+---------+-------------------------------------------+
+//! | stored payload (n B)   | type u8 | crc32 u32 of stored payload and type byte |
+//! +------------------------+---------+-------------------------------------------+
+//! type, low nibble: 1 data, 2 filter, 3 index, 4 properties, 5 meta (range tombstones)
+//! type, high nibble: codec, 0 none, 1 lz4, 2 zstd (v2; always 0 in v1)
 //! ```
 //!
-//! A block *handle* is `(offset u64, size u64)` where `size` includes the 5-byte trailer.
+//! A compressed block stores `varint raw_len | compressed bytes`; see `sst/compress.rs` for the
+//! rules (checksum over the stored bytes, size limit before allocating, 1/8 saving or raw).
+//! Data blocks, index partitions and the top-level index may be compressed; filter,
+//! properties and meta blocks never are. A block *handle* is `(offset u64, size u64)` where
+//! `size` includes the 5-byte trailer.
 //!
-//! ## Data block payload
+//! ## Data block payload (v2)
+//!
+//! Prefix-compressed entries with a restart point every `restart_interval` entries (see
+//! `sst/block.rs`): `varint shared | varint unshared | varint rest_len | key suffix | rest` with
+//! `rest = varint seq | kind u8 (1 put, 2 delete) | value`, then the restart array
+//! (`u32` offsets) and its count (`u32`). A lookup binary-searches the restart keys and
+//! scans at most one interval.
+//!
+//! ## Index partition and top-level index payloads (v2)
+//!
+//! The same prefix-compressed layout. A partition entry is the last key of a data block with
+//! `rest = varint offset | varint size`; the blocks of a partition are contiguous. A top-level
+//! entry is the last key of a partition's last block with `rest = varint offset | varint size
+//! | varint first_block | varint first_data_offset` (the partition's first data block, by
+//! number in the table and by file offset), so open checks the whole layout from the top
+//! level alone, and a partition read later is checked against the span its entry promised.
+//! Open reads and checks the footer, the properties, the top-level index and the meta block;
+//! a partition is read and checksummed the first time a lookup needs it, then kept.
+//!
+//! ## Properties (v2 additions)
+//!
+//! After the version-1 fields: `codec u8 | varint index_partitions`.
+//!
+//! # Version 1 (read only)
+//!
+//! ## Data block payload (v1)
 //!
 //! ```text
 //! +---------+---------+-----+-----------+-------------+-----+---------------+----------+
@@ -115,13 +144,13 @@
 //! 16  index handle       offset u64, size u64
 //! 32  properties handle  offset u64, size u64
 //! 48  meta handle        offset u64, size u64   (range tombstones; 0,0 = absent)
-//! 64  format version u32 (1)
+//! 64  format version u32 (2; 1 for version-1 tables)
 //! 68  flags u32          (reserved, must be 0)
 //! 72  crc32 u32          of footer bytes [0, 72)
 //! 76  magic 8 bytes      8B 'n' 'o' 'k' 'v' 'S' 'S' 'T'
 //! ```
 //!
-//! A table without range tombstones is byte-for-byte what the writer produced before range
+//! (Version 1:) a table without range tombstones is byte-for-byte what the writer produced before range
 //! tombstones existed (no meta block, zero meta handle), so format version 1 covers both.
 //!
 //! Tables are never empty: [`TableWriter::finish`] refuses a table with neither point
@@ -133,6 +162,7 @@ mod block;
 mod bloom;
 mod cache;
 mod check;
+mod compress;
 mod format;
 mod reader;
 mod salvage;
@@ -144,8 +174,9 @@ mod tests;
 pub use block::EntryRef;
 pub use bloom::key_hash;
 pub use cache::BlockCache;
-pub use check::{check_table, TableCheck, TableProblem};
-pub use format::{FOOTER_LEN, FORMAT_VERSION, MAGIC};
+pub use check::{check_table, data_blocks, DataBlockReport, TableCheck, TableProblem};
+pub use compress::{Compression, MAX_RAW_BLOCK};
+pub use format::{FOOTER_LEN, FORMAT_VERSION, MAGIC, OLDEST_FORMAT_VERSION};
 pub use reader::{Table, TableIter, TableProperties, TableRevIter};
 pub use salvage::{salvage_table, LostBlock, TableSalvage};
 pub use writer::TableWriter;
@@ -156,10 +187,17 @@ use crate::types::{SeqNo, ValueKind};
 /// How a table is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableOptions {
-    /// Target payload size of a data block in bytes; a block is cut once it reaches this.
+    /// Target payload size of a data block (and of an index partition) in bytes, before
+    /// compression; a block is cut once it reaches this.
     pub block_size: usize,
     /// Bloom filter bits per key; 0 writes an empty filter (every lookup reads a block).
     pub bloom_bits_per_key: u32,
+    /// Codec for data and index blocks.
+    pub compression: Compression,
+    /// zstd level (used only with [`Compression::Zstd`]).
+    pub zstd_level: i32,
+    /// A full key (restart point) every this many entries in data and index blocks.
+    pub restart_interval: usize,
 }
 
 impl Default for TableOptions {
@@ -167,6 +205,9 @@ impl Default for TableOptions {
         TableOptions {
             block_size: 16 << 10,
             bloom_bits_per_key: 10,
+            compression: Compression::default(),
+            zstd_level: 3,
+            restart_interval: 16,
         }
     }
 }
@@ -176,6 +217,9 @@ impl From<&Options> for TableOptions {
         TableOptions {
             block_size: opts.block_size,
             bloom_bits_per_key: opts.bloom_bits_per_key,
+            compression: opts.compression,
+            zstd_level: opts.zstd_level,
+            restart_interval: opts.block_restart_interval,
         }
     }
 }

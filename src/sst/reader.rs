@@ -10,13 +10,14 @@ use crate::filenames::{self, FileKind};
 use crate::types::{FileNumber, RangeTombstone, SeqNo, TableMeta, ValueKind};
 use crate::vfs::{ReadableFile, Vfs};
 
-use super::block::DataBlock;
+use super::block::{BlockEntries, DataBlock};
 use super::bloom::{key_hash, BloomFilter};
 use super::cache::BlockCache;
+use super::compress::{open_block, Compression};
 use super::format::{
-    check_block, check_layout, data_region_end, decode_index, decode_properties,
-    decode_range_tombstones, show_key, Fault, Footer, Handle, Index, BLOCK_FILTER, BLOCK_INDEX,
-    BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    check_layout, check_tiling, data_region_end, decode_index, decode_properties,
+    decode_range_tombstones, decode_top_index, footer_regions, show_key, Fault, Footer, Handle,
+    Index, TopIndex, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
 };
 use super::Entry;
 
@@ -45,14 +46,32 @@ pub struct TableProperties {
     /// Largest key: the largest point key or range tombstone end. A tombstone's end is
     /// exclusive, so with tombstones `[smallest, largest]` is a conservative (inclusive) bound.
     pub largest: Vec<u8>,
+    /// The codec the writer used for data and index blocks (version 2; `none` for version 1).
+    /// A block that did not shrink enough is stored raw whatever this says.
+    pub compression: Compression,
+    /// Index partitions (version 2; 0 for version 1 and for a table without data blocks).
+    pub index_partitions: u64,
 }
 
 /// Filter blocks up to this size are read and verified at open; larger ones on first use.
 const EAGER_FILTER_BYTES: u64 = 4096;
 
-/// Index blocks up to this size are decoded and cross-checked at open; larger ones on first
-/// use (their checksum is always verified at open).
+/// Version-1 index blocks up to this size are decoded and cross-checked at open; larger ones
+/// on first use (their checksum is always verified at open).
 const EAGER_INDEX_BYTES: u64 = 64 << 10;
+
+/// A table's index.
+enum TableIndex {
+    /// Version 1: one index block over every data block; checksummed at open, decoded at open
+    /// when small, else on first use.
+    Flat(OnceLock<Index>),
+    /// Version 2: the top-level index (decoded and checked at open) and its partitions, each
+    /// read, checksummed and checked on first use, then kept.
+    Partitioned {
+        top: TopIndex,
+        parts: Box<[OnceLock<Index>]>,
+    },
+}
 
 /// An open table. `Send + Sync`; readers share it in an `Arc`.
 pub struct Table {
@@ -61,13 +80,10 @@ pub struct Table {
     size: u64,
     number: FileNumber,
     props: TableProperties,
-    /// The index block: read and checksummed at open; decoded (and checked against the layout
-    /// and the properties) at open when small, else on first use, so a one-shot lookup decodes
-    /// only the tables it touches.
-    index: OnceLock<Index>,
+    index: TableIndex,
     footer: Footer,
     /// Where the bloom filter block is; it is read (and CRC-checked) on the first lookup, so
-    /// opening a table costs only its footer, properties, index and meta block.
+    /// opening a table costs only its footer, properties, (top-level) index and meta block.
     filter_handle: Handle,
     filter: OnceLock<BloomFilter>,
     range_tombstones: Vec<RangeTombstone>,
@@ -96,12 +112,64 @@ pub(super) fn read_region(file: &dyn ReadableFile, h: Handle) -> Result<Vec<u8>>
     Ok(buf)
 }
 
-/// Reads the block at `h`, checks its CRC and type, and returns it with the trailer removed.
-fn read_meta_block(file: &dyn ReadableFile, h: Handle, tag: u8) -> Result<Vec<u8>> {
-    let mut buf = read_region(file, h)?;
-    let len = check_block(&buf, h.offset, tag).map_err(|f| f.into_error(file.path()))?;
-    buf.truncate(len);
-    Ok(buf)
+/// Reads the block at `h`, checks its CRC and type, and returns its payload (decompressed when
+/// needed) and whether it was stored raw.
+fn read_meta_block(file: &dyn ReadableFile, h: Handle, tag: u8) -> Result<(Vec<u8>, bool)> {
+    let buf = read_region(file, h)?;
+    open_block(buf, h.offset, tag).map_err(|f| f.into_error(file.path()))
+}
+
+/// Decodes and checks index partition `p` of a version-2 table from its stored bytes: the data
+/// blocks it lists are contiguous over exactly the byte and block-number span the top-level
+/// index gives it, and it ends with the top-level entry's key.
+pub(super) fn decode_partition(
+    top: &TopIndex,
+    p: usize,
+    stored: Vec<u8>,
+    data_blocks: u64,
+) -> std::result::Result<Index, Fault> {
+    let h = top.partitions.handle(p);
+    let (payload, raw) = open_block(stored, h.offset, BLOCK_INDEX)?;
+    let ((first_block, blocks_end), (first_offset, bytes_end)) =
+        top.span(p, data_blocks, top.data_end());
+    let (index, end) = decode_index(&payload, h.offset, raw, 2, first_offset, bytes_end)?;
+    let mismatch = |what: String| Fault::new(h.offset, "index_mismatch", what);
+    if index.len() as u64 != blocks_end - first_block {
+        return Err(mismatch(format!(
+            "index partition {p} lists {} data blocks, the top-level index {}",
+            index.len(),
+            blocks_end - first_block
+        ))
+        .values(
+            (blocks_end - first_block).to_string(),
+            index.len().to_string(),
+        ));
+    }
+    if end != bytes_end {
+        return Err(Fault::new(
+            h.offset,
+            "bad_layout",
+            format!(
+                "index partition {p}'s data blocks end at {end}, the next start at {bytes_end}"
+            ),
+        )
+        .values(bytes_end.to_string(), end.to_string()));
+    }
+    let last = index.last_key(index.len() - 1);
+    if last != top.partitions.last_key(p) {
+        return Err(mismatch(format!(
+            "index partition {p} ends with a key the top-level index does not name"
+        ))
+        .values(show_key(top.partitions.last_key(p)), show_key(last)));
+    }
+    if p > 0 && index.last_key(0) <= top.partitions.last_key(p - 1) {
+        return Err(Fault::new(
+            h.offset,
+            "key_order",
+            format!("index partition {p} starts at or below the previous partition's last key"),
+        ));
+    }
+    Ok(index)
 }
 
 /// The file number in a table's name, 0 when the name is not a table name.
@@ -159,7 +227,7 @@ impl Table {
         let footer = Footer::decode(&fbuf, footer_at).map_err(|f| f.into_error(path))?;
 
         let fault = |f: Fault| f.into_error(path);
-        let props_buf = read_meta_block(&*file, footer.properties, BLOCK_PROPERTIES)?;
+        let (props_buf, _) = read_meta_block(&*file, footer.properties, BLOCK_PROPERTIES)?;
         let mut props = decode_properties(
             &props_buf,
             footer.properties.offset,
@@ -167,23 +235,37 @@ impl Table {
             !footer.meta.is_absent(),
         )
         .map_err(fault)?;
-        // IMPORTANT: the index block's checksum is verified at open (SPEC 2.3), whatever its
-        // size; only the decoding may wait.
-        let index_buf = read_meta_block(&*file, footer.index, BLOCK_INDEX)?;
+        // IMPORTANT: the (top-level) index block's checksum is verified at open (SPEC 2.3),
+        // whatever its size; a version-1 index may be decoded later.
+        let (index_buf, index_raw) = read_meta_block(&*file, footer.index, BLOCK_INDEX)?;
         let range_tombstones = if footer.meta.is_absent() {
             Vec::new()
         } else {
-            let meta_buf = read_meta_block(&*file, footer.meta, BLOCK_META)?;
+            let (meta_buf, _) = read_meta_block(&*file, footer.meta, BLOCK_META)?;
             decode_range_tombstones(&meta_buf, footer.meta.offset).map_err(fault)?
         };
         props.range_tombstones = range_tombstones.len() as u64;
+        let index = if footer.version >= 2 {
+            let top = decode_top_index(
+                &index_buf,
+                footer.index.offset,
+                index_raw,
+                props.data_blocks,
+            )
+            .map_err(fault)?;
+            check_top_index(&footer, &top, &props, &range_tombstones, size).map_err(fault)?;
+            let parts = (0..top.partitions.len()).map(|_| OnceLock::new()).collect();
+            TableIndex::Partitioned { top, parts }
+        } else {
+            TableIndex::Flat(OnceLock::new())
+        };
         let table = Table {
             path: path.to_path_buf(),
             file,
             size,
             number: number_from_path(path),
             props,
-            index: OnceLock::new(),
+            index,
             footer,
             filter_handle: footer.filter,
             filter: OnceLock::new(),
@@ -191,8 +273,10 @@ impl Table {
             cache: cache.map(|c| (c, super::cache::next_table_id())),
         };
         // Small blocks cost nothing to decode now; large ones wait for the first lookup.
-        if table.footer.index.size <= EAGER_INDEX_BYTES {
-            table.decode_index_block(&index_buf)?;
+        if matches!(table.index, TableIndex::Flat(_))
+            && table.footer.index.size <= EAGER_INDEX_BYTES
+        {
+            table.decode_flat_index(&index_buf)?;
         }
         drop(index_buf);
         if table.filter_handle.size <= EAGER_FILTER_BYTES {
@@ -235,22 +319,27 @@ impl Table {
         self.props.data_blocks as usize
     }
 
-    /// The decoded index, decoding it on first use.
-    fn index(&self) -> Result<&Index> {
-        if let Some(index) = self.index.get() {
+    /// The version-1 index, decoding it on first use.
+    fn flat(&self) -> Result<&Index> {
+        let TableIndex::Flat(cell) = &self.index else {
+            unreachable!("flat() on a partitioned index")
+        };
+        if let Some(index) = cell.get() {
             return Ok(index);
         }
-        let buf = read_meta_block(&*self.file, self.footer.index, BLOCK_INDEX)?;
-        self.decode_index_block(&buf)
+        let (buf, _) = read_meta_block(&*self.file, self.footer.index, BLOCK_INDEX)?;
+        self.decode_flat_index(&buf)
     }
 
-    /// Decodes the (checksummed) index payload, checks it against the file layout and the
-    /// properties, and keeps it.
-    fn decode_index_block(&self, buf: &[u8]) -> Result<&Index> {
+    /// Decodes the (checksummed) version-1 index payload, checks it against the file layout
+    /// and the properties, and keeps it.
+    fn decode_flat_index(&self, buf: &[u8]) -> Result<&Index> {
         let fault = |f: Fault| f.into_error(&self.path);
         let footer = &self.footer;
-        let index =
-            decode_index(buf, footer.index.offset, data_region_end(footer)).map_err(fault)?;
+        let data_end = data_region_end(footer);
+        let (index, end) =
+            decode_index(buf, footer.index.offset, true, 1, 0, data_end).map_err(fault)?;
+        check_data_end(end, data_end).map_err(fault)?;
         check_layout(footer, &index, self.size).map_err(fault)?;
         cross_check(
             &self.props,
@@ -259,8 +348,71 @@ impl Table {
             footer.properties.offset,
         )
         .map_err(fault)?;
+        let TableIndex::Flat(cell) = &self.index else {
+            unreachable!("decode_flat_index on a partitioned index")
+        };
         // A racing reader may have set it first; both decoded the same verified bytes.
-        Ok(self.index.get_or_init(|| index))
+        Ok(cell.get_or_init(|| index))
+    }
+
+    /// Partition `p` of a version-2 index, read and checked on first use.
+    fn partition<'a>(
+        &'a self,
+        top: &TopIndex,
+        parts: &'a [OnceLock<Index>],
+        p: usize,
+    ) -> Result<&'a Index> {
+        if let Some(index) = parts[p].get() {
+            return Ok(index);
+        }
+        let stored = read_region(&*self.file, top.partitions.handle(p))?;
+        let index = decode_partition(top, p, stored, self.props.data_blocks)
+            .map_err(|f| f.into_error(&self.path))?;
+        Ok(parts[p].get_or_init(|| index))
+    }
+
+    /// The number of the first data block whose last key is `>= key` (`data_blocks()` when
+    /// none), and its handle.
+    fn locate(&self, key: &[u8]) -> Result<Option<(usize, Handle)>> {
+        match &self.index {
+            TableIndex::Flat(_) => {
+                let index = self.flat()?;
+                let i = index.first_reaching(key);
+                Ok((i < index.len()).then(|| (i, index.handle(i))))
+            }
+            TableIndex::Partitioned { top, parts } => {
+                let p = top.partitions.first_reaching(key);
+                if p == top.partitions.len() {
+                    return Ok(None);
+                }
+                let part = self.partition(top, parts, p)?;
+                // The partition ends with the top-level key, which is >= key.
+                let j = part.first_reaching(key).min(part.len() - 1);
+                Ok(Some((top.first_block[p] as usize + j, part.handle(j))))
+            }
+        }
+    }
+
+    /// Where data block number `idx` (< `data_blocks()`) is.
+    fn block_handle(&self, idx: usize) -> Result<Handle> {
+        match &self.index {
+            TableIndex::Flat(_) => Ok(self.flat()?.handle(idx)),
+            TableIndex::Partitioned { top, parts } => {
+                let p = top
+                    .first_block
+                    .partition_point(|&first| first <= idx as u64)
+                    .saturating_sub(1);
+                let part = self.partition(top, parts, p)?;
+                let j = idx - top.first_block[p] as usize;
+                part.handles_get(j).ok_or_else(|| {
+                    Error::corruption(
+                        &self.path,
+                        top.partitions.handle(p).offset,
+                        "index partition too short",
+                    )
+                })
+            }
+        }
     }
 
     /// The table's range tombstones (decoded and CRC-checked at open), sorted by start
@@ -283,7 +435,7 @@ impl Table {
         if let Some(filter) = self.filter.get() {
             return Ok(filter);
         }
-        let buf = read_meta_block(&*self.file, self.filter_handle, BLOCK_FILTER)?;
+        let (buf, _) = read_meta_block(&*self.file, self.filter_handle, BLOCK_FILTER)?;
         let filter = BloomFilter::decode(&buf, self.filter_handle.offset)
             .map_err(|f| f.into_error(&self.path))?;
         // A racing reader may have set it first; both read the same verified bytes.
@@ -303,22 +455,12 @@ impl Table {
         if !self.may_contain(key)? {
             return Ok(None);
         }
-        let index = self.index()?;
-        let idx = index.first_reaching(key);
-        if idx == index.len() {
+        let Some((_, h)) = self.locate(key)? else {
             return Ok(None);
-        }
-        let block = self.cached_block(idx)?;
-        let fault = |f: Fault| f.into_error(&self.path);
-        let i = block.lower_bound(key).map_err(fault)?;
-        if i == block.len() {
-            return Ok(None);
-        }
-        let e = block.entry_at(i).map_err(fault)?;
-        if e.key != key {
-            return Ok(None);
-        }
-        Ok(Some((SeqNo(e.seq), e.kind, e.value.to_vec())))
+        };
+        let block = self.load_block(h, true)?;
+        let found = block.get(key).map_err(|f| f.into_error(&self.path))?;
+        Ok(found.map(|(seq, kind, value)| (SeqNo(seq), kind, value.to_vec())))
     }
 
     /// An ordered iterator over every point entry, positioned at the first (range tombstones
@@ -328,6 +470,7 @@ impl Table {
             table: Arc::clone(self),
             block_idx: 0,
             block: None,
+            entries: None,
             entry_idx: 0,
             done: false,
         }
@@ -339,59 +482,123 @@ impl Table {
     /// # Errors
     /// A damaged block while positioning, naming the file and offset.
     pub fn iter_rev(self: &Arc<Self>, upper: Option<(&[u8], bool)>) -> Result<TableRevIter> {
-        let index = self.index()?;
         let mut iter = TableRevIter {
             table: Arc::clone(self),
-            block_idx: index.len(),
+            block_idx: self.data_blocks(),
             block: None,
+            entries: None,
             remaining: 0,
             done: false,
         };
         let Some((key, exclusive)) = upper else {
             return Ok(iter);
         };
-        let idx = index.first_reaching(key);
-        if idx == index.len() {
+        let Some((idx, h)) = self.locate(key)? else {
             return Ok(iter);
-        }
-        let block = self.read_block(idx)?;
+        };
+        let block = self.load_block(h, false)?;
         let fault = |f: Fault| f.into_error(&self.path);
-        let mut below = block.lower_bound(key).map_err(fault)?;
-        if !exclusive && below < block.len() && block.key_at(below).map_err(fault)? == key {
+        let entries = block.entries(None).map_err(fault)?;
+        let mut below = entries.lower_bound(&block, key).map_err(fault)?;
+        if !exclusive
+            && below < entries.len()
+            && entries.key_at(&block, below).map_err(fault)? == key
+        {
             below += 1;
         }
         iter.block_idx = idx;
         iter.remaining = below;
         iter.block = Some(block);
+        iter.entries = Some(entries);
         Ok(iter)
     }
 
-    /// Reads and verifies data block `idx`, through the cache when a cached copy exists
+    /// Reads and verifies data block number `idx` through the cache when a cached copy exists
     /// (scans: they do not fill the cache).
     fn read_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
-        self.load_block(idx, false)
+        let h = self.block_handle(idx)?;
+        self.load_block(h, false)
     }
 
-    /// [`Table::read_block`] that also fills the cache on a miss (point lookups).
-    fn cached_block(&self, idx: usize) -> Result<Arc<DataBlock>> {
-        self.load_block(idx, true)
-    }
-
-    fn load_block(&self, idx: usize, fill: bool) -> Result<Arc<DataBlock>> {
-        let h = self.index()?.handle(idx);
+    /// Reads, verifies and decompresses the data block at `h`, through the cache; `fill`
+    /// (point lookups) also fills the cache on a miss.
+    fn load_block(&self, h: Handle, fill: bool) -> Result<Arc<DataBlock>> {
         if let Some((cache, id)) = &self.cache {
             if let Some(block) = cache.get(*id, h.offset) {
                 return Ok(block);
             }
         }
         let buf = read_region(&*self.file, h)?;
-        let block = DataBlock::parse(buf, h.offset).map_err(|f| f.into_error(&self.path))?;
+        let block = DataBlock::parse(buf, h.offset, self.footer.version)
+            .map_err(|f| f.into_error(&self.path))?;
         let block = Arc::new(block);
         if let (true, Some((cache, id))) = (fill, &self.cache) {
             cache.insert(*id, h.offset, Arc::clone(&block));
         }
         Ok(block)
     }
+}
+
+/// A version-1 index must end exactly where the data region does.
+fn check_data_end(end: u64, data_end: u64) -> std::result::Result<(), Fault> {
+    if end != data_end {
+        return Err(Fault::new(
+            data_end.min(end),
+            "bad_layout",
+            format!("data blocks end at {end}, but the next block starts at {data_end}"),
+        )
+        .values(data_end.to_string(), end.to_string()));
+    }
+    Ok(())
+}
+
+/// What open checks of a version-2 table's top-level index: the partition count the properties
+/// record, that the data region, the partitions, the other blocks and the footer tile the file,
+/// and the key range against the properties and range tombstones.
+fn check_top_index(
+    footer: &Footer,
+    top: &TopIndex,
+    props: &TableProperties,
+    tombstones: &[RangeTombstone],
+    size: u64,
+) -> std::result::Result<(), Fault> {
+    if top.partitions.len() as u64 != props.index_partitions {
+        return Err(Fault::new(
+            footer.properties.offset,
+            "count_mismatch",
+            format!(
+                "properties list {} index partitions, the top-level index {}",
+                props.index_partitions,
+                top.partitions.len()
+            ),
+        )
+        .values(
+            props.index_partitions.to_string(),
+            top.partitions.len().to_string(),
+        ));
+    }
+    let mut regions = vec![(0, top.data_end(), "data")];
+    regions.extend(
+        top.partitions
+            .iter()
+            .map(|(_, h)| (h.offset, h.size, "index partition")),
+    );
+    regions.extend(footer_regions(footer, size));
+    check_tiling(regions, size)?;
+    check_key_range(
+        props,
+        props.data_blocks,
+        top.partitions
+            .len()
+            .checked_sub(1)
+            .map(|i| top.partitions.last_key(i)),
+        top.partitions
+            .len()
+            .checked_sub(1)
+            .map(|_| top.partitions.last_key(0)),
+        Some(tombstones),
+        footer.properties.offset,
+    )
 }
 
 /// Checks the properties against the index and the range tombstones. `tombstones` is `None`
@@ -403,19 +610,37 @@ pub(super) fn cross_check(
     tombstones: Option<&[RangeTombstone]>,
     props_offset: u64,
 ) -> Result<(), Fault> {
-    if props.data_blocks != index.len() as u64 {
+    check_key_range(
+        props,
+        index.len() as u64,
+        index.len().checked_sub(1).map(|i| index.last_key(i)),
+        (!index.is_empty()).then(|| index.last_key(0)),
+        tombstones,
+        props_offset,
+    )
+}
+
+/// [`cross_check`] from what an index shows: the number of data blocks, the last point key
+/// and the first block's last key (or any key known to be at or above the smallest point key).
+fn check_key_range(
+    props: &TableProperties,
+    blocks: u64,
+    point_last: Option<&[u8]>,
+    first_block_last: Option<&[u8]>,
+    tombstones: Option<&[RangeTombstone]>,
+    props_offset: u64,
+) -> Result<(), Fault> {
+    if props.data_blocks != blocks {
         return Err(Fault::new(
             props_offset,
             "count_mismatch",
             format!(
-                "properties list {} data blocks, the index {}",
+                "properties list {} data blocks, the index {blocks}",
                 props.data_blocks,
-                index.len()
             ),
         )
-        .values(props.data_blocks.to_string(), index.len().to_string()));
+        .values(props.data_blocks.to_string(), blocks.to_string()));
     }
-    let point_last = index.len().checked_sub(1).map(|i| index.last_key(i));
     let range_mismatch = |what: &str, expected: &[u8], actual: &[u8]| {
         Fault::new(props_offset, "key_range_mismatch", what.to_string())
             .values(show_key(expected), show_key(actual))
@@ -434,7 +659,7 @@ pub(super) fn cross_check(
                 ));
             }
             if let Some(start) = ts.iter().map(|t| t.start.as_slice()).min() {
-                let fits = if index.is_empty() {
+                let fits = if blocks == 0 {
                     start == props.smallest.as_slice()
                 } else {
                     start >= props.smallest.as_slice()
@@ -451,7 +676,7 @@ pub(super) fn cross_check(
                 ts.iter().map(|t| t.seq.0).min(),
                 ts.iter().map(|t| t.seq.0).max(),
             ) {
-                let fits = if index.is_empty() {
+                let fits = if blocks == 0 {
                     lo == props.min_seq && hi == props.max_seq
                 } else {
                     lo >= props.min_seq && hi <= props.max_seq
@@ -479,7 +704,7 @@ pub(super) fn cross_check(
             }
         }
     }
-    if !index.is_empty() && index.last_key(0) < props.smallest.as_slice() {
+    if first_block_last.is_some_and(|k| k < props.smallest.as_slice()) {
         return Err(Fault::new(
             props_offset,
             "key_range_mismatch",
@@ -489,12 +714,44 @@ pub(super) fn cross_check(
     Ok(())
 }
 
+/// A block being read by an iterator: the shared block and its decoded entry positions.
+fn open_entries(
+    table: &Table,
+    idx: usize,
+    reuse: Option<BlockEntries>,
+) -> Result<(Arc<DataBlock>, BlockEntries)> {
+    let block = table.read_block(idx)?;
+    let entries = block
+        .entries(reuse)
+        .map_err(|f| f.into_error(&table.path))?;
+    Ok((block, entries))
+}
+
+/// Entry `i` of a decoded block, owned.
+fn owned_entry(
+    table: &Table,
+    block: &DataBlock,
+    entries: &BlockEntries,
+    i: usize,
+) -> Result<Entry> {
+    match entries.entry_at(block, i) {
+        Ok(e) => Ok(Entry {
+            key: e.key.to_vec(),
+            seq: SeqNo(e.seq),
+            kind: e.kind,
+            value: e.value.to_vec(),
+        }),
+        Err(f) => Err(f.into_error(&table.path)),
+    }
+}
+
 /// A descending iterator over a table. Yields `Err` once on a damaged block, then ends.
 pub struct TableRevIter {
     table: Arc<Table>,
-    /// The block being read (`index.len()` before the first step from the end).
+    /// The block being read (`data_blocks()` before the first step from the end).
     block_idx: usize,
     block: Option<Arc<DataBlock>>,
+    entries: Option<BlockEntries>,
     /// Entries of `block` not yet returned: the next one is `remaining - 1`.
     remaining: usize,
     done: bool,
@@ -508,21 +765,12 @@ impl Iterator for TableRevIter {
             if self.done {
                 return None;
             }
-            if let Some(block) = &self.block {
+            if let (Some(block), Some(entries)) = (&self.block, &self.entries) {
                 if self.remaining > 0 {
                     self.remaining -= 1;
-                    return Some(match block.entry_at(self.remaining) {
-                        Ok(e) => Ok(Entry {
-                            key: e.key.to_vec(),
-                            seq: SeqNo(e.seq),
-                            kind: e.kind,
-                            value: e.value.to_vec(),
-                        }),
-                        Err(f) => {
-                            self.done = true;
-                            Err(f.into_error(&self.table.path))
-                        }
-                    });
+                    let e = owned_entry(&self.table, block, entries, self.remaining);
+                    self.done = e.is_err();
+                    return Some(e);
                 }
             }
             if self.block_idx == 0 {
@@ -530,10 +778,11 @@ impl Iterator for TableRevIter {
                 return None;
             }
             self.block_idx -= 1;
-            match self.table.read_block(self.block_idx) {
-                Ok(block) => {
-                    self.remaining = block.len();
+            match open_entries(&self.table, self.block_idx, self.entries.take()) {
+                Ok((block, entries)) => {
+                    self.remaining = entries.len();
                     self.block = Some(block);
+                    self.entries = Some(entries);
                 }
                 Err(e) => {
                     self.done = true;
@@ -549,6 +798,8 @@ pub struct TableIter {
     table: Arc<Table>,
     block_idx: usize,
     block: Option<Arc<DataBlock>>,
+    /// The decoded entries of `block` (buffers reused from block to block).
+    entries: Option<BlockEntries>,
     entry_idx: usize,
     done: bool,
 }
@@ -559,28 +810,30 @@ impl TableIter {
         self.done = false;
         self.block = None;
         self.entry_idx = 0;
-        let index = match self.table.index() {
-            Ok(index) => index,
+        let located = match self.table.locate(key) {
+            Ok(l) => l,
             Err(e) => {
                 self.done = true;
                 return Err(e);
             }
         };
-        self.block_idx = index.first_reaching(key);
-        if self.block_idx == index.len() {
+        let Some((idx, _)) = located else {
+            self.block_idx = self.table.data_blocks();
             return Ok(());
-        }
-        let block = match self.table.read_block(self.block_idx) {
+        };
+        self.block_idx = idx;
+        let (block, entries) = match open_entries(&self.table, idx, self.entries.take()) {
             Ok(b) => b,
             Err(e) => {
                 self.done = true;
                 return Err(e);
             }
         };
-        match block.lower_bound(key) {
+        match entries.lower_bound(&block, key) {
             Ok(i) => {
                 self.entry_idx = i;
                 self.block = Some(block);
+                self.entries = Some(entries);
                 Ok(())
             }
             Err(f) => {
@@ -607,40 +860,31 @@ impl Iterator for TableIter {
             return None;
         }
         loop {
-            let block = match &self.block {
-                Some(b) => b,
-                None => {
-                    if self.block_idx >= self.table.data_blocks() {
-                        self.done = true;
-                        return None;
+            if self.block.is_none() {
+                if self.block_idx >= self.table.data_blocks() {
+                    self.done = true;
+                    return None;
+                }
+                match open_entries(&self.table, self.block_idx, self.entries.take()) {
+                    Ok((block, entries)) => {
+                        self.entry_idx = 0;
+                        self.block = Some(block);
+                        self.entries = Some(entries);
                     }
-                    match self.table.read_block(self.block_idx) {
-                        Ok(b) => {
-                            self.entry_idx = 0;
-                            self.block.insert(b)
-                        }
-                        Err(e) => {
-                            self.done = true;
-                            return Some(Err(e));
-                        }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
                     }
                 }
-            };
-            if self.entry_idx < block.len() {
-                let i = self.entry_idx;
-                self.entry_idx += 1;
-                return Some(match block.entry_at(i) {
-                    Ok(e) => Ok(Entry {
-                        key: e.key.to_vec(),
-                        seq: SeqNo(e.seq),
-                        kind: e.kind,
-                        value: e.value.to_vec(),
-                    }),
-                    Err(f) => {
-                        self.done = true;
-                        Err(f.into_error(&self.table.path))
-                    }
-                });
+            }
+            if let (Some(block), Some(entries)) = (&self.block, &self.entries) {
+                if self.entry_idx < entries.len() {
+                    let i = self.entry_idx;
+                    self.entry_idx += 1;
+                    let e = owned_entry(&self.table, block, entries, i);
+                    self.done = e.is_err();
+                    return Some(e);
+                }
             }
             self.block = None;
             self.block_idx += 1;

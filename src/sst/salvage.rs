@@ -2,8 +2,10 @@
 //! time from the index, each with its own outcome, for `nokv salvage`. Never stops at the
 //! first bad block; never trusts a block whose checksum fails.
 //!
-//! Kept small on purpose: a new table format only has to provide "the footer and properties,
-//! the range tombstones, and the data blocks one by one from the index, each a `Result`".
+//! Built on [`data_blocks`], which walks the data blocks of any format version from the
+//! index (for version 2, index partitions as the walk reaches them): this module only adds
+//! the properties and range tombstones, read on their own so that damage to one does not
+//! hide the rest.
 
 use std::path::Path;
 
@@ -11,13 +13,14 @@ use crate::error::Result;
 use crate::types::{RangeTombstone, SeqNo, TableMeta};
 use crate::vfs::{ReadableFile, Vfs};
 
-use super::block::{DataBlock, EntryRef};
+use super::block::EntryRef;
+use super::check::data_blocks;
+use super::compress::open_block;
 use super::format::{
-    check_block, data_region_end, decode_index, decode_properties, decode_range_tombstones, Footer,
-    Handle, BLOCK_INDEX, BLOCK_META, BLOCK_PROPERTIES, FOOTER_LEN,
+    decode_properties, decode_range_tombstones, Footer, Handle, BLOCK_META, BLOCK_PROPERTIES,
+    FOOTER_LEN,
 };
 use super::reader::{number_from_path, read_region};
-
 /// A data block that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LostBlock {
@@ -97,37 +100,35 @@ pub fn salvage_table(
         out.range_tombstones = read_meta(file, footer.meta, BLOCK_META)
             .and_then(|b| decode_range_tombstones(&b, footer.meta.offset).map_err(|f| f.detail));
     }
-    let index = match read_meta(file, footer.index, BLOCK_INDEX).and_then(|b| {
-        decode_index(&b, footer.index.offset, data_region_end(&footer)).map_err(|f| f.detail)
-    }) {
-        Ok(index) => index,
-        Err(reason) => {
-            out.unreadable = Some(format!("index block unreadable: {reason}"));
+    let blocks = match data_blocks(vfs, path) {
+        Ok(blocks) => blocks,
+        Err(err) => {
+            out.unreadable = Some(format!("index unreadable: {err}"));
             return Ok(out);
         }
     };
-    let footer_at = size - FOOTER_LEN;
-    let mut after_key: Option<Vec<u8>> = None;
-    for (last_key, handle) in index.iter() {
-        match read_data_block(file, handle, footer_at) {
-            Ok(block) => {
-                out.blocks_read += 1;
-                for i in 0..block.len() {
-                    if let Ok(entry) = block.entry_at(i) {
-                        on_entry(entry);
-                        out.entries_read += 1;
-                    }
+    for block in blocks {
+        match block.entries {
+            Ok(entries) => {
+                out.blocks_read += block.blocks.max(1);
+                for e in &entries {
+                    on_entry(EntryRef {
+                        key: &e.key,
+                        seq: e.seq.0,
+                        kind: e.kind,
+                        value: &e.value,
+                    });
+                    out.entries_read += 1;
                 }
             }
-            Err(reason) => out.lost_blocks.push(LostBlock {
-                offset: handle.offset,
-                size: handle.size,
-                after_key: after_key.clone(),
-                last_key: last_key.to_vec(),
-                reason,
+            Err(problem) => out.lost_blocks.push(LostBlock {
+                offset: block.offset,
+                size: block.size,
+                after_key: block.after_key,
+                last_key: block.last_key,
+                reason: problem.detail,
             }),
         }
-        after_key = Some(last_key.to_vec());
     }
     Ok(out)
 }
@@ -145,27 +146,10 @@ fn read_footer(file: &dyn ReadableFile, size: u64) -> std::result::Result<Footer
     Footer::decode(&buf, at).map_err(|f| format!("footer unreadable: {}", f.detail))
 }
 
-/// A meta block's payload, its checksum and type verified.
+/// A meta block's payload, its checksum and type verified (decompressed if it was stored
+/// compressed).
 fn read_meta(file: &dyn ReadableFile, h: Handle, tag: u8) -> std::result::Result<Vec<u8>, String> {
-    let mut buf = read_region(file, h).map_err(|e| e.to_string())?;
-    let len = check_block(&buf, h.offset, tag).map_err(|f| f.detail)?;
-    buf.truncate(len);
-    Ok(buf)
-}
-
-/// A data block, checksummed, with every entry decodable.
-fn read_data_block(
-    file: &dyn ReadableFile,
-    h: Handle,
-    footer_at: u64,
-) -> std::result::Result<DataBlock, String> {
-    if !h.fits(footer_at) {
-        return Err("the index points outside the file".to_string());
-    }
     let buf = read_region(file, h).map_err(|e| e.to_string())?;
-    let block = DataBlock::parse(buf, h.offset).map_err(|f| f.detail)?;
-    for i in 0..block.len() {
-        block.entry_at(i).map_err(|f| f.detail)?;
-    }
-    Ok(block)
+    let (payload, _) = open_block(buf, h.offset, tag).map_err(|f| f.detail)?;
+    Ok(payload)
 }

@@ -1,9 +1,11 @@
 //! [`TableWriter`]: builds a table from entries given in strictly increasing key order, plus
 //! range tombstones given in any order.
 //!
-//! Entries are encoded straight into one reusable output buffer; a finished data block is
-//! sealed in place (offset array, type, CRC32) and the buffer is handed to the file in
-//! batches of about 256 KiB, never one `append` per entry. Key hashes are kept while
+//! Entries are prefix-encoded into one reusable block buffer; a finished data block is
+//! compressed (when that pays) and sealed (type, CRC32) into the output buffer, which is
+//! handed to the file in batches of about 256 KiB, never one `append` per entry. Index
+//! entries go into index partitions of about `block_size`, kept in memory (sealed) and
+//! written after the data blocks, followed by the top-level index at `finish`. Key hashes are kept while
 //! writing and the bloom filter is built once, at `finish`. Range tombstones are kept in
 //! memory and written, sorted, in the meta block at `finish`.
 
@@ -13,11 +15,12 @@ use crate::types::{
 };
 use crate::vfs::WritableFile;
 
-use super::block::encode_entry;
+use super::block::PrefixBlockBuilder;
 use super::bloom::{build_filter, key_hash};
+use super::compress::BlockCompressor;
 use super::format::{
-    encode_index, encode_properties, encode_range_tombstones, seal_block, tombstone_defect,
-    tombstone_order, Footer, Handle, IndexEntry, BLOCK_DATA, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META,
+    encode_handle_rest, encode_properties, encode_range_tombstones, seal_block, tombstone_defect,
+    tombstone_order, Footer, Handle, BLOCK_DATA, BLOCK_FILTER, BLOCK_INDEX, BLOCK_META,
     BLOCK_PROPERTIES, FOOTER_LEN, FORMAT_VERSION,
 };
 use super::reader::TableProperties;
@@ -26,24 +29,36 @@ use super::TableOptions;
 /// Bytes gathered before one `append`.
 const FLUSH_BYTES: usize = 256 << 10;
 
+/// A sealed index partition, kept in memory until the data blocks are written.
+struct Partition {
+    last_key: Vec<u8>,
+    /// Offset and size inside `TableWriter::partitions`.
+    at: usize,
+    size: usize,
+    first_block: u64,
+    first_offset: u64,
+}
+
 /// Builds one table. See the module docs of [`crate::sst`] for the format.
 pub struct TableWriter {
     file: Box<dyn WritableFile>,
     opts: TableOptions,
-    /// Encoded bytes not yet appended to the file.
+    compressor: BlockCompressor,
+    /// Sealed bytes not yet appended to the file.
     out: Vec<u8>,
     /// Bytes already appended to the file.
     written: u64,
-    /// Where the open data block starts in `out`.
-    block_start: usize,
-    /// Entry offsets of the open data block.
-    offsets: Vec<u32>,
+    /// The open data block.
+    block: PrefixBlockBuilder,
+    /// The open index partition (one entry per data block) and where it started.
+    index_block: PrefixBlockBuilder,
+    index_block_first: (u64, u64),
+    /// Sealed index partitions, written after the data blocks.
+    partitions: Vec<u8>,
+    partition_list: Vec<Partition>,
     /// Data blocks written so far.
-    index: Vec<IndexEntry>,
-    /// Sum of the index's key lengths (for the size estimate).
-    index_key_bytes: u64,
+    data_blocks: u64,
     hashes: Vec<u64>,
-    last_key: Vec<u8>,
     smallest: Vec<u8>,
     entries: u64,
     tombstones: u64,
@@ -63,14 +78,16 @@ impl TableWriter {
         TableWriter {
             file,
             opts,
+            compressor: BlockCompressor::new(opts.compression, opts.zstd_level),
             out: Vec::with_capacity(FLUSH_BYTES + opts.block_size.min(16 << 20) + 4096),
             written: 0,
-            block_start: 0,
-            offsets: Vec::new(),
-            index: Vec::new(),
-            index_key_bytes: 0,
+            block: PrefixBlockBuilder::new(opts.restart_interval),
+            index_block: PrefixBlockBuilder::new(opts.restart_interval),
+            index_block_first: (0, 0),
+            partitions: Vec::new(),
+            partition_list: Vec::new(),
+            data_blocks: 0,
             hashes: Vec::new(),
-            last_key: Vec::new(),
             smallest: Vec::new(),
             entries: 0,
             tombstones: 0,
@@ -79,6 +96,26 @@ impl TableWriter {
             range_tombstones: Vec::new(),
             range_tombstone_bytes: 0,
             failed: false,
+        }
+    }
+
+    /// The last key added (empty before the first).
+    fn last_key(&self) -> &[u8] {
+        if self.block.is_empty() {
+            self.index_block_last_key()
+        } else {
+            self.block.last_key()
+        }
+    }
+
+    fn index_block_last_key(&self) -> &[u8] {
+        if self.index_block.is_empty() {
+            self.partition_list
+                .last()
+                .map(|p| p.last_key.as_slice())
+                .unwrap_or(&[])
+        } else {
+            self.index_block.last_key()
         }
     }
 
@@ -93,11 +130,11 @@ impl TableWriter {
         if self.failed {
             return Err(failed());
         }
-        if self.entries > 0 && key <= self.last_key.as_slice() {
+        if self.entries > 0 && key <= self.last_key() {
             return Err(Error::InvalidArgument(format!(
                 "table keys must be strictly increasing: {} after {}",
                 super::format::show_key(key),
-                super::format::show_key(&self.last_key)
+                super::format::show_key(self.last_key())
             )));
         }
         if key.len() > MAX_KEY_LEN {
@@ -115,11 +152,9 @@ impl TableWriter {
         if self.entries == 0 {
             self.smallest = key.to_vec();
         }
-        self.offsets
-            .push((self.out.len() - self.block_start) as u32);
-        encode_entry(&mut self.out, key, seq.0, kind, value);
-        self.last_key.clear();
-        self.last_key.extend_from_slice(key);
+        let mut head = [0u8; 11];
+        let head_len = encode_seq_kind(&mut head, seq.0, kind);
+        self.block.add(key, &head[..head_len], value);
         self.hashes.push(key_hash(key));
         self.entries += 1;
         if kind == ValueKind::Delete {
@@ -127,7 +162,7 @@ impl TableWriter {
         }
         self.min_seq = self.min_seq.min(seq.0);
         self.max_seq = self.max_seq.max(seq.0);
-        if self.open_block_size() >= self.opts.block_size {
+        if self.block.size() >= self.opts.block_size {
             self.finish_block();
             if self.out.len() >= FLUSH_BYTES {
                 self.flush()?;
@@ -153,55 +188,72 @@ impl TableWriter {
         Ok(())
     }
 
-    /// Payload size of the open data block so far (entries + offset array + count).
-    fn open_block_size(&self) -> usize {
-        self.out.len() - self.block_start + 4 * self.offsets.len() + 4
-    }
-
-    /// Seals the open data block in `out` and records it in the index.
+    /// Compresses and seals the open data block into `out` and records it in the open index
+    /// partition (cutting the partition once it reaches the block size).
     fn finish_block(&mut self) {
-        if self.offsets.is_empty() {
+        if self.block.is_empty() {
             return;
         }
-        for &o in &self.offsets {
-            self.out.extend_from_slice(&o.to_le_bytes());
-        }
-        self.out
-            .extend_from_slice(&(self.offsets.len() as u32).to_le_bytes());
-        seal_block(&mut self.out, self.block_start, BLOCK_DATA);
+        let start = self.out.len();
+        let payload = self.block.finish();
+        self.compressor.seal(&mut self.out, payload, BLOCK_DATA);
         let handle = Handle {
-            offset: self.written + self.block_start as u64,
-            size: (self.out.len() - self.block_start) as u64,
+            offset: self.written + start as u64,
+            size: (self.out.len() - start) as u64,
         };
-        self.index_key_bytes += self.last_key.len() as u64;
-        self.index.push(IndexEntry {
-            last_key: self.last_key.clone(),
-            handle,
+        if self.index_block.is_empty() {
+            self.index_block_first = (self.data_blocks, handle.offset);
+        }
+        let mut rest = [0u8; 20];
+        let n = handle_rest(&mut rest, handle);
+        self.index_block.add(self.block.last_key(), &rest[..n], &[]);
+        self.block.reset();
+        self.data_blocks += 1;
+        if self.index_block.size() >= self.opts.block_size {
+            self.finish_partition();
+        }
+    }
+
+    /// Seals the open index partition into `partitions`.
+    fn finish_partition(&mut self) {
+        if self.index_block.is_empty() {
+            return;
+        }
+        let last_key = self.index_block.last_key().to_vec();
+        let at = self.partitions.len();
+        let payload = self.index_block.finish();
+        self.compressor
+            .seal(&mut self.partitions, payload, BLOCK_INDEX);
+        self.index_block.reset();
+        let (first_block, first_offset) = self.index_block_first;
+        self.partition_list.push(Partition {
+            last_key,
+            at,
+            size: self.partitions.len() - at,
+            first_block,
+            first_offset,
         });
-        self.offsets.clear();
-        self.block_start = self.out.len();
     }
 
     /// Appends every sealed byte of `out` to the file.
     fn flush(&mut self) -> Result<()> {
-        let sealed = self.block_start;
-        if sealed == 0 {
+        if self.out.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.file.append(&self.out[..sealed]) {
+        if let Err(e) = self.file.append(&self.out) {
             self.failed = true;
             return Err(e);
         }
-        self.written += sealed as u64;
-        self.out.drain(..sealed);
-        self.block_start = 0;
+        self.written += self.out.len() as u64;
+        self.out.clear();
         Ok(())
     }
 
     /// Bytes the table would take if finished now (approximate).
     pub fn estimated_size(&self) -> u64 {
-        let data = self.written + self.out.len() as u64 + 4 * self.offsets.len() as u64;
-        let index = self.index_key_bytes + 12 * self.index.len() as u64;
+        let data = self.written + self.out.len() as u64 + self.block.size() as u64;
+        let index = (self.partitions.len() + self.index_block.size()) as u64
+            + 24 * self.partition_list.len() as u64;
         let filter = self.hashes.len() as u64 * u64::from(self.opts.bloom_bits_per_key) / 8;
         let meta = self.range_tombstone_bytes + 8 * self.range_tombstones.len() as u64;
         data + index + filter + meta + 2 * self.smallest.len() as u64 + 64 + FOOTER_LEN
@@ -227,6 +279,7 @@ impl TableWriter {
             ));
         }
         self.finish_block();
+        self.finish_partition();
 
         let mut tombstones = std::mem::take(&mut self.range_tombstones);
         tombstones.sort_unstable_by(tombstone_order);
@@ -234,7 +287,7 @@ impl TableWriter {
         let (mut smallest, mut largest) = if self.entries > 0 {
             (
                 std::mem::take(&mut self.smallest),
-                std::mem::take(&mut self.last_key),
+                self.index_block_last_key().to_vec(),
             )
         } else {
             (tombstones[0].start.clone(), tombstones[0].end.clone())
@@ -251,8 +304,12 @@ impl TableWriter {
             max_seq = max_seq.max(t.seq.0);
         }
 
-        let base = self.written;
         let mut out = std::mem::take(&mut self.out);
+        // The index partitions follow the data blocks.
+        let partitions_at = self.written + out.len() as u64;
+        out.extend_from_slice(&self.partitions);
+        self.partitions = Vec::new();
+        let base = self.written;
         let block = |out: &mut Vec<u8>, tag: u8, fill: &dyn Fn(&mut Vec<u8>)| -> Handle {
             let start = out.len();
             fill(out);
@@ -267,24 +324,42 @@ impl TableWriter {
         let hashes = std::mem::take(&mut self.hashes);
         let filter = block(&mut out, BLOCK_FILTER, &|o| build_filter(&hashes, bits, o));
         drop(hashes);
-        let index_entries = std::mem::take(&mut self.index);
-        let index = block(&mut out, BLOCK_INDEX, &|o| encode_index(&index_entries, o));
+        let mut top = PrefixBlockBuilder::new(self.opts.restart_interval);
+        for p in &self.partition_list {
+            let mut rest = Vec::with_capacity(40);
+            encode_handle_rest(
+                &mut rest,
+                Handle {
+                    offset: partitions_at + p.at as u64,
+                    size: p.size as u64,
+                },
+                Some((p.first_block, p.first_offset)),
+            );
+            top.add(&p.last_key, &rest, &[]);
+        }
+        let index_start = out.len();
+        self.compressor.seal(&mut out, top.finish(), BLOCK_INDEX);
+        let index = Handle {
+            offset: base + index_start as u64,
+            size: (out.len() - index_start) as u64,
+        };
         let props = TableProperties {
             format_version: FORMAT_VERSION,
             entries: self.entries,
             tombstones: self.tombstones,
             min_seq,
             max_seq,
-            data_blocks: index_entries.len() as u64,
+            data_blocks: self.data_blocks,
             range_tombstones: tombstones.len() as u64,
             smallest,
             largest,
+            compression: self.opts.compression,
+            index_partitions: self.partition_list.len() as u64,
         };
         let properties = block(&mut out, BLOCK_PROPERTIES, &|o| {
             encode_properties(&props, o)
         });
-        // No tombstones, no meta block: such a table is byte-identical to one written
-        // before range tombstones existed.
+        // No tombstones, no meta block (its handle stays zero).
         let meta = if tombstones.is_empty() {
             Handle::default()
         } else {
@@ -314,6 +389,32 @@ impl TableWriter {
         };
         Ok((meta, self.file))
     }
+}
+
+/// Writes `v` as a varint into `buf` at `n`; returns the new length.
+#[inline]
+fn varint_into(buf: &mut [u8], mut n: usize, mut v: u64) -> usize {
+    while v >= 0x80 {
+        buf[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    buf[n] = v as u8;
+    n + 1
+}
+
+/// Writes a data entry's `varint seq | kind` head into `buf`; returns its length.
+#[inline]
+fn encode_seq_kind(buf: &mut [u8; 11], seq: u64, kind: ValueKind) -> usize {
+    let n = varint_into(buf, 0, seq);
+    buf[n] = kind.tag();
+    n + 1
+}
+
+/// Writes a block handle's `varint offset | varint size` into `buf`; returns its length.
+fn handle_rest(buf: &mut [u8; 20], h: Handle) -> usize {
+    let n = varint_into(buf, 0, h.offset);
+    varint_into(buf, n, h.size)
 }
 
 fn failed() -> Error {

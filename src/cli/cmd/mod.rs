@@ -62,6 +62,7 @@ pub fn engine_options(global: &GlobalArgs) -> Options {
             DurabilityArg::Fast => Durability::Fast,
         },
         sync_writes: global.sync,
+        compression: global.compression,
         stats_interval: Some(Duration::from_secs(1)),
         ..Options::default()
     }
