@@ -53,8 +53,10 @@ pub struct LostRange {
     pub table: String,
     /// Its level in the manifest, when the manifest was usable.
     pub level: Option<u32>,
-    /// `block` (one data block), `table` (the whole table: missing, or its footer or index
-    /// unreadable) or `range_tombstones` (the block holding the table's range deletes).
+    /// `block` (one data block), `index_partition` (the data blocks an unreadable index
+    /// partition locates: `offset` and `size` span them), `table` (the whole table: missing,
+    /// or its footer or top-level index unreadable) or `range_tombstones` (the block holding
+    /// the table's range deletes).
     pub what: &'static str,
     /// File offset of the lost block (`None` for a whole table).
     pub offset: Option<u64>,
@@ -433,7 +435,11 @@ fn read_table(
             LostRange {
                 table: name.clone(),
                 level: src.level,
-                what: "block",
+                what: if block.index_partition {
+                    "index_partition"
+                } else {
+                    "block"
+                },
                 offset: Some(block.offset),
                 size: Some(block.size),
                 after_key: block.after_key.as_deref().map(show),

@@ -234,9 +234,10 @@ fn the_cli_names_a_dropped_torn_tail_on_stderr() {
     let dropped = bytes.len() - before;
     bytes[before..before + 8].fill(0);
     std::fs::write(&segment, &bytes).unwrap();
-    let out = nokv().args(["get", "a"]).assert().success();
+    // A read-write open drops the tail and says so (`get` is a read-only open: it stops at
+    // the last complete record, as beside a live writer, and changes nothing).
+    let out = nokv().args(["flush"]).assert().success();
     let out = out.get_output();
-    assert_eq!(out.stdout, b"1\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("warning: torn tail in wal/")
@@ -244,5 +245,6 @@ fn the_cli_names_a_dropped_torn_tail_on_stderr() {
             && stderr.contains(&format!("{dropped} bytes")),
         "{stderr}"
     );
+    nokv().args(["get", "a"]).assert().success().stdout("1\n");
     nokv().args(["get", "b"]).assert().code(4);
 }

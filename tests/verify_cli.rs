@@ -55,7 +55,7 @@ fn leftovers_print_as_notes_and_exit_0_unless_strict() {
         assert_eq!(p["severity"], "leftover", "{p}");
     }
     // The next open removes them, and verify is then silent.
-    nokv(work.path()).args(["get", "a"]).assert().success();
+    nokv(work.path()).args(["flush"]).assert().success();
     let out = nokv(work.path())
         .args(["verify", "--strict"])
         .assert()

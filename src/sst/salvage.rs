@@ -35,6 +35,10 @@ pub struct LostBlock {
     pub last_key: Vec<u8>,
     /// Why it could not be read.
     pub reason: String,
+    /// Set when what was lost is the index partition that locates these blocks (version
+    /// 2): `offset` and `size` then span the data it described, and `reason` names the
+    /// partition.
+    pub index_partition: bool,
 }
 
 /// What [`salvage_table`] could read.
@@ -126,7 +130,8 @@ pub fn salvage_table(
                 size: block.size,
                 after_key: block.after_key,
                 last_key: block.last_key,
-                reason: problem.detail,
+                reason: format!("{} (at offset {})", problem.detail, problem.offset),
+                index_partition: block.blocks != 1,
             }),
         }
     }

@@ -142,6 +142,12 @@ fn describe(lost: &LostRange) -> String {
         ("block", Some(offset)) => {
             let _ = write!(text, " data block at offset {offset}");
         }
+        ("index_partition", Some(offset)) => {
+            let _ = write!(
+                text,
+                " data blocks at offset {offset} (their index partition is unreadable)"
+            );
+        }
         ("range_tombstones", _) => text.push_str(" range tombstone block"),
         _ => text.push_str(" whole table"),
     }
