@@ -270,3 +270,38 @@ fn a_crash_at_every_operation_of_a_compaction_loses_and_resurrects_nothing() {
         k += 1;
     }
 }
+
+/// A compaction's inputs are deleted from disk as soon as no reader holds them, not at the
+/// next commit or close (the commit's own view of the old tables once kept them alive).
+#[test]
+fn compacted_inputs_leave_the_disk_when_no_reader_holds_them() {
+    let vfs = nokv::vfs::MemVfs::new();
+    let dir = std::path::Path::new("/db");
+    let opts = nokv::Options {
+        stats_interval: None,
+        auto_compaction: false,
+        ..nokv::Options::default()
+    };
+    let db = nokv::Db::open_with_vfs(std::sync::Arc::new(vfs.clone()), dir, opts).unwrap();
+    for round in 0..3u32 {
+        for i in 0..100u32 {
+            db.put(
+                format!("k{i:04}").as_bytes(),
+                format!("v{round}").as_bytes(),
+            )
+            .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let tables = |vfs: &nokv::vfs::MemVfs| {
+        vfs.file_names()
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "sst"))
+            .count()
+    };
+    assert_eq!(tables(&vfs), 3);
+    db.compact().unwrap();
+    assert_eq!(tables(&vfs), 1, "inputs still on disk after the compaction");
+    assert_eq!(db.get(b"k0042").unwrap(), Some(b"v2".to_vec()));
+    db.close().unwrap();
+}

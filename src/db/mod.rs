@@ -1077,6 +1077,9 @@ impl Inner {
             next.version = Arc::new(version);
             *view = Arc::new(next);
         }
+        // Our own clone of the old view holds the removed tables too: let go of it, or they
+        // would stay on disk until the next commit.
+        drop(current);
         self.purge_obsolete(state);
         if let Err(err) = self.maybe_rewrite_manifest(state) {
             // Which manifest CURRENT names is now uncertain: stop logging edits. The edit
