@@ -25,7 +25,7 @@
 //! what open repairs) and open succeeds, or the run fails. After a clean close it must find
 //! nothing at all. `close` must return within a deadline (a deadlock fails the run).
 //!
-//! Bounded for CI (`cargo test --test stress`, about 30 s of work in a debug build); longer
+//! Bounded for CI (`cargo test --test stress`, 45 s of epochs in a debug build); longer
 //! or reproducible with `NOKV_STRESS_SECS=600 NOKV_STRESS_SEED=1234 cargo test --release
 //! --test stress -- --nocapture`. The seed is printed first and repeated in every failure
 //! (thread timing still varies between runs; the seed fixes every random choice).
@@ -653,7 +653,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
     let secs: u64 = std::env::var("NOKV_STRESS_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+        .unwrap_or(45);
     println!("stress seed {seed} ({secs} s; rerun with NOKV_STRESS_SEED={seed})");
     let oracle = Arc::new(Oracle {
         keys: (0..THREADS)
