@@ -416,3 +416,38 @@ fn file_numbers_of_removed_temporaries_are_not_handed_out_again() {
     let table = db.flush().unwrap().tables[0].number;
     assert!(table.0 > 60, "handed out {table} again");
 }
+
+/// Found by `tests/blackbox.rs` after the bug 1 fix: an ingest whose manifest fsync failed
+/// was abandoned, and abandoning deleted its tables although the edit naming them was
+/// already in the manifest, so the next open refused the workdir (a missing table). Once the
+/// edit may be logged, the tables stay.
+#[test]
+fn an_ingest_whose_manifest_fsync_fails_keeps_its_tables() {
+    let mem = MemVfs::new();
+    let dir = Path::new("/db");
+    let opts = Options {
+        stats_interval: None,
+        ..Options::default()
+    };
+    let fault = FaultVfs::new(Arc::new(mem.clone()));
+    let db = Db::open_with_vfs(Arc::new(fault.clone()), dir, opts.clone()).unwrap();
+    db.put(b"before", b"1").unwrap();
+    let mut ingest = db.ingest().unwrap();
+    ingest.add(b"k1", b"v1").unwrap();
+    ingest.add(b"k2", b"v2").unwrap();
+    fault.add_rule(
+        FaultRule::new(OpSelector::Kind(OpKind::Sync), 0, FaultAction::FailOnce(5))
+            .on_path("MANIFEST"),
+    );
+    assert!(ingest.finish().is_err());
+    assert!(fault.fired());
+    assert!(db.put(b"after", b"x").is_err(), "the engine is poisoned");
+    drop(db);
+    // The record reached the kernel (the fsync failed without effect): it names the tables,
+    // which must still be there.
+    let report = verify(&mem, dir, &VerifyOptions::default()).unwrap();
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), dir, opts)
+        .unwrap_or_else(|e| panic!("open refused: {e}; verify: {:?}", report.problems));
+    assert_eq!(db.get(b"k2").unwrap(), Some(b"v2".to_vec()));
+    assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+}

@@ -7,9 +7,11 @@
 //!    active memtable immutable and wait until every memtable is flushed, so everything older
 //!    is in tables with smaller sequence numbers;
 //! 2. reserve one sequence number `S` for the whole ingest (its keys are distinct); an ingest
-//!    that commits nothing (no record, dropped without [`Ingest::finish`], or a commit that
-//!    fails) gives `S` back before it releases the writer lock, so the next WAL record still
-//!    follows the manifest's last sequence without a gap (recovery refuses a gap);
+//!    that commits nothing (no record, dropped without [`Ingest::finish`], or an edit refused
+//!    before it is logged) gives `S` back before it releases the writer lock, so the next WAL
+//!    record still follows the manifest's last sequence without a gap (recovery refuses a
+//!    gap). Once the edit may have been logged (a failed manifest append or fsync), the tables
+//!    stay and `S` stays taken: the engine is poisoned, and the next open sorts it out;
 //! 3. write tables of about `target_file_size`, each installed like a flushed table (strict:
 //!    temp file, fsync, rename-no-replace, directory fsync);
 //! 4. one manifest edit adds every table at the deepest level where neither that level nor
@@ -203,10 +205,21 @@ impl Ingest<'_> {
             next_file_number: Some(FileNumber(inner.next_file.load(Ordering::SeqCst))),
             last_sequence: Some(self.seq.max(current.version.last_sequence)),
         };
+        // An edit the engine refuses (it would break a level invariant) is refused before
+        // anything is logged: abandon the ingest (Drop removes its tables and gives `S`
+        // back).
+        if let Err(reason) = current.version.apply_checked(&edit) {
+            return Err(Error::Background {
+                cause: format!("refused to log the ingest's version edit: {reason}"),
+            });
+        }
         drop(current);
-        inner.commit(&mut state, &edit, opened, None)?;
-        // Committed: the tables and `S` are the manifest's now.
+        // IMPORTANT: from here on the edit may reach the manifest even if `commit` fails (a
+        // failed fsync of an appended record): the tables must stay (the next open removes
+        // them as orphans if the edit did not land), and `S` stays taken (the engine is
+        // poisoned then, so no write follows).
         self.finished = true;
+        inner.commit(&mut state, &edit, opened, None)?;
         drop(state);
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);
