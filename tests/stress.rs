@@ -3,8 +3,8 @@
 //! and abandoned), flushes and compactions against one engine, with the stats publisher at
 //! 1 ms, while the main thread ends each epoch with a clean close, a kill -9
 //! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode), or
-//! a failed WAL fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind the
-//! failing one), in the middle of the operations. Every epoch draws its
+//! a failed WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers
+//! queue behind the failing one), in the middle of the operations. Every epoch draws its
 //! own options (background or inline flushes, synced writes or not, strict or fast, tiny
 //! memtables and tables so that flushes, compactions and manifest rewrites happen all the
 //! time).
@@ -25,7 +25,7 @@
 //! what open repairs) and open succeeds, or the run fails. After a clean close it must find
 //! nothing at all. `close` must return within a deadline (a deadlock fails the run).
 //!
-//! Bounded for CI (`cargo test --test stress`, about 30 s of work in a debug build); longer
+//! Bounded for CI (`cargo test --test stress`, 45 s of epochs in a debug build); longer
 //! or reproducible with `NOKV_STRESS_SECS=600 NOKV_STRESS_SEED=1234 cargo test --release
 //! --test stress -- --nocapture`. The seed is printed first and repeated in every failure
 //! (thread timing still varies between runs; the seed fixes every random choice).
@@ -661,7 +661,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
     let secs: u64 = std::env::var("NOKV_STRESS_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+        .unwrap_or(45);
     println!("stress seed {seed} ({secs} s; rerun with NOKV_STRESS_SEED={seed})");
     let oracle = Arc::new(Oracle {
         keys: (0..THREADS)
@@ -733,7 +733,13 @@ fn stress_random_operations_with_crashes_and_reopens() {
         }
         db = Db::open_with_vfs(Arc::clone(&vfs), Path::new(DIR), opts.clone())
             .unwrap_or_else(|e| oracle.fail(&ctx, format!("open: {e}")));
-        let nth_sync = rng.below(30);
+        // Which file's fsync fails: mostly the WAL (group commit, rotation), else the
+        // manifest (a flush's, a compaction's or an ingest's commit).
+        let (nth_sync, fsync_target) = if rng.chance(70) {
+            (rng.below(30), ".wal")
+        } else {
+            (rng.below(6), "MANIFEST-")
+        };
         if ending == Ending::FsyncFailure {
             oracle.faults.store(true, Ordering::SeqCst);
             fault.clear_ops();
@@ -743,7 +749,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
                     nth_sync,
                     FaultAction::FailOnce(5),
                 )
-                .on_path(".wal"),
+                .on_path(fsync_target),
             );
         }
         let db = Arc::new(db);
@@ -839,9 +845,12 @@ fn stress_random_operations_with_crashes_and_reopens() {
                 figures.fsync_failures += 1;
                 if fault.fired() {
                     figures.faults_fired += 1;
-                    check_no_fsync_after_failure(&oracle, &fault, nth_sync, &ctx);
+                    check_no_fsync_after_failure(&oracle, &fault, fsync_target, nth_sync, &ctx);
                     if closed.is_ok() {
-                        oracle.fail(&ctx, "close returned Ok after a failed WAL fsync".into());
+                        oracle.fail(
+                            &ctx,
+                            format!("close returned Ok after a failed fsync of {fsync_target}"),
+                        );
                     }
                 }
                 fault.clear_rules();
@@ -879,13 +888,20 @@ fn stress_random_operations_with_crashes_and_reopens() {
     );
 }
 
-/// After the injected failure of the `nth` WAL fsync, that segment is never fsynced again.
-fn check_no_fsync_after_failure(oracle: &Oracle, fault: &FaultVfs, nth: u64, ctx: &str) {
+/// After the injected failure of the `nth` fsync of a file whose path contains `target`, that
+/// file is never fsynced again.
+fn check_no_fsync_after_failure(
+    oracle: &Oracle,
+    fault: &FaultVfs,
+    target: &str,
+    nth: u64,
+    ctx: &str,
+) {
     let ops = fault.ops();
     let Some((index, failed)) = ops
         .iter()
         .enumerate()
-        .filter(|(_, op)| op.kind == OpKind::Sync && op.path.to_string_lossy().contains(".wal"))
+        .filter(|(_, op)| op.kind == OpKind::Sync && op.path.to_string_lossy().contains(target))
         .nth(nth as usize)
     else {
         return;

@@ -7,9 +7,11 @@
 //!    active memtable immutable and wait until every memtable is flushed, so everything older
 //!    is in tables with smaller sequence numbers;
 //! 2. reserve one sequence number `S` for the whole ingest (its keys are distinct); an ingest
-//!    that commits nothing (no record, dropped without [`Ingest::finish`], or a commit that
-//!    fails) gives `S` back before it releases the writer lock, so the next WAL record still
-//!    follows the manifest's last sequence without a gap (recovery refuses a gap);
+//!    that commits nothing (no record, dropped without [`Ingest::finish`], or an edit refused
+//!    before it is logged) gives `S` back before it releases the writer lock, so the next WAL
+//!    record still follows the manifest's last sequence without a gap (recovery refuses a
+//!    gap). Once the edit may have been logged (a failed manifest append or fsync), the tables
+//!    stay and `S` stays taken: the engine is poisoned, and the next open sorts it out;
 //! 3. write tables of about `target_file_size`, each installed like a flushed table (strict:
 //!    temp file, fsync, rename-no-replace, directory fsync);
 //! 4. one manifest edit adds every table at the deepest level where neither that level nor
@@ -53,7 +55,6 @@ pub struct Ingest<'a> {
     last_key: Option<Vec<u8>>,
     records: u64,
     finished: bool,
-    started: std::time::Instant,
 }
 
 impl Db {
@@ -80,7 +81,6 @@ impl Db {
             last_key: None,
             records: 0,
             finished: false,
-            started: std::time::Instant::now(),
         })
     }
 }
@@ -108,7 +108,7 @@ impl Ingest<'_> {
             ));
         }
         if self.current.is_none() {
-            let number = self.inner.alloc_table_number();
+            let number = self.inner.alloc_file_number();
             self.current = Some(TableBuild::create(
                 self.inner.vfs.as_ref(),
                 &self.inner.dir,
@@ -130,7 +130,10 @@ impl Ingest<'_> {
     }
 
     fn table_options(&self) -> TableOptions {
-        TableOptions::from(&self.inner.opts)
+        TableOptions {
+            block_size: self.inner.opts.block_size,
+            bloom_bits_per_key: self.inner.opts.bloom_bits_per_key,
+        }
     }
 
     /// Finishes the open table and installs it under its final name.
@@ -202,29 +205,25 @@ impl Ingest<'_> {
             next_file_number: Some(FileNumber(inner.next_file.load(Ordering::SeqCst))),
             last_sequence: Some(self.seq.max(current.version.last_sequence)),
         };
-        drop(current);
-        if let Err(err) = inner.commit(&mut state, &edit, opened, None) {
-            // IMPORTANT: a failed manifest append (it poisons the engine) may still have put
-            // the edit on disk: its tables must stay for the next open to judge, and `S`
-            // stays taken (no write follows a poisoned engine). Only an edit refused before
-            // it was logged is undone by `Drop`.
-            if inner.poisoned.load(Ordering::SeqCst) {
-                self.finished = true;
-            }
-            return Err(err);
+        // An edit the engine refuses (it would break a level invariant) is refused before
+        // anything is logged: abandon the ingest (Drop removes its tables and gives `S`
+        // back).
+        if let Err(reason) = current.version.apply_checked(&edit) {
+            return Err(Error::Background {
+                cause: format!("refused to log the ingest's version edit: {reason}"),
+            });
         }
-        // Committed: the tables and `S` are the manifest's now.
+        drop(current);
+        // IMPORTANT: from here on the edit may reach the manifest even if `commit` fails (a
+        // failed fsync of an appended record): the tables must stay (the next open removes
+        // them as orphans if the edit did not land), and `S` stays taken (the engine is
+        // poisoned then, so no write follows).
         self.finished = true;
+        inner.commit(&mut state, &edit, opened, None)?;
         drop(state);
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);
         }
-        inner.events.record(crate::events::Event::ingested(
-            self.records,
-            &self.written,
-            level as u32,
-            self.started.elapsed(),
-        ));
         Ok(IngestSummary {
             records: self.records,
             tables: std::mem::take(&mut self.written),
