@@ -55,6 +55,7 @@ pub struct Ingest<'a> {
     last_key: Option<Vec<u8>>,
     records: u64,
     finished: bool,
+    started: std::time::Instant,
 }
 
 impl Db {
@@ -81,6 +82,7 @@ impl Db {
             last_key: None,
             records: 0,
             finished: false,
+            started: std::time::Instant::now(),
         })
     }
 }
@@ -108,7 +110,7 @@ impl Ingest<'_> {
             ));
         }
         if self.current.is_none() {
-            let number = self.inner.alloc_file_number();
+            let number = self.inner.alloc_table_number();
             self.current = Some(TableBuild::create(
                 self.inner.vfs.as_ref(),
                 &self.inner.dir,
@@ -130,10 +132,7 @@ impl Ingest<'_> {
     }
 
     fn table_options(&self) -> TableOptions {
-        TableOptions {
-            block_size: self.inner.opts.block_size,
-            bloom_bits_per_key: self.inner.opts.bloom_bits_per_key,
-        }
+        TableOptions::from(&self.inner.opts)
     }
 
     /// Finishes the open table and installs it under its final name.
@@ -216,7 +215,7 @@ impl Ingest<'_> {
         drop(current);
         // IMPORTANT: from here on the edit may reach the manifest even if `commit` fails (a
         // failed fsync of an appended record): the tables must stay (the next open removes
-        // them as orphans if the edit did not land), and `S` stays taken (the engine is
+        // them as leftovers if the edit did not land), and `S` stays taken (the engine is
         // poisoned then, so no write follows).
         self.finished = true;
         inner.commit(&mut state, &edit, opened, None)?;
@@ -224,6 +223,12 @@ impl Ingest<'_> {
         if inner.opts.background_flush {
             let _ = inner.compact_tx.send(super::CompactMsg::Wake);
         }
+        inner.events.record(crate::events::Event::ingested(
+            self.records,
+            &self.written,
+            level as u32,
+            self.started.elapsed(),
+        ));
         Ok(IngestSummary {
             records: self.records,
             tables: std::mem::take(&mut self.written),
