@@ -161,7 +161,9 @@ pub struct FlushSummary {
 pub struct Db {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    stop_stats: Mutex<Option<Sender<()>>>,
+    /// The stats publisher: its stop signal and its thread, stopped apart from the other
+    /// workers (see [`Db::shutdown`]).
+    stop_stats: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -283,16 +285,19 @@ impl Db {
             let inner = Arc::clone(&self.inner);
             let handle = std::thread::Builder::new()
                 .name("nokv-stats".into())
-                .spawn(move || {
-                    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                        rx.recv_timeout(interval)
-                    {
-                        let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(true));
+                .spawn(move || loop {
+                    // The first snapshot goes out at open, so a reader never sees this
+                    // session's pid beside the previous session's `started_at`.
+                    let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(true));
+                    if !matches!(
+                        rx.recv_timeout(interval),
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout)
+                    ) {
+                        break;
                     }
                 })
                 .map_err(Error::io("spawn thread", &self.inner.dir))?;
-            threads.push(handle);
-            *self.stop_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+            *self.stop_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some((tx, handle));
         }
         Ok(())
     }
@@ -447,20 +452,23 @@ impl Db {
         if inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        // Take the writer so no write is in flight; `closed` refuses the next ones.
-        let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = inner.flush_tx.send(FlushMsg::Shutdown);
-        let _ = inner.compact_tx.send(CompactMsg::Shutdown);
-        if !inner.opts.background_flush {
-            inner.drain_inline();
-        }
-        if let Some(stop) = self
+        // IMPORTANT: the stats publisher is stopped before the writer lock is taken: a publish
+        // locks the writer, so joining it while holding that lock could wait forever.
+        if let Some((stop, handle)) = self
             .stop_stats
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
         {
             let _ = stop.send(());
+            let _ = handle.join();
+        }
+        // Take the writer so no write is in flight; `closed` refuses the next ones.
+        let writer = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = inner.flush_tx.send(FlushMsg::Shutdown);
+        let _ = inner.compact_tx.send(CompactMsg::Shutdown);
+        if !inner.opts.background_flush {
+            inner.drain_inline();
         }
         for handle in self
             .threads
