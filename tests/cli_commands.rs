@@ -349,3 +349,47 @@ fn version_names_the_formats_and_long_version_the_build() {
     assert!(["debug", "release"].contains(&profile.trim()), "{long}");
     assert!(long.contains("formats: table v"), "{long}");
 }
+
+#[test]
+fn a_writers_first_stats_snapshot_has_its_own_started_at() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let f = Fixture::new();
+    f.put("old", "session");
+    // The next session starts in a later second than the one that published STATS last.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut loader = Command::new(support::BIN)
+        .env_remove("NOKV_WORKDIR")
+        .arg("--workdir")
+        .arg(&f.db)
+        .args(["load", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut feed = loader.stdin.take().unwrap();
+    feed.write_all(b"k\tv\n").unwrap();
+    // The first snapshot that shows the loader live must be the loader's own.
+    let start = std::time::Instant::now();
+    let session = loop {
+        let out = f.run(&["stats", "--json"], b"");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if v["session"]["live"] == true || start.elapsed().as_secs() > 20 {
+            break v["session"].clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    drop(feed);
+    assert!(loader.wait().unwrap().success());
+    assert_eq!(session["live"], true, "{session}");
+    assert!(
+        session["started_at"].as_u64().unwrap() >= now,
+        "the live session shows an older started_at: {session} (now {now})"
+    );
+}

@@ -1,9 +1,11 @@
 //! Bytes as `load` input in each format: one record (`parse_record`) and a whole input
-//! (`parse_input`). No panic; what `export` writes, `load` reads back exactly.
+//! (`parse_input`). No panic; what `export` writes (tsv, jsonl, csv), `load` reads back exactly.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nokv::cli::load::{json_record, parse_input, parse_record, tsv_record, LoadFormat, Record};
+use nokv::cli::load::{
+    csv_record, json_record, parse_input, parse_record, tsv_record, LoadFormat, Record,
+};
 
 const FORMATS: [LoadFormat; 3] = [LoadFormat::Tsv, LoadFormat::Csv, LoadFormat::Jsonl];
 
@@ -43,7 +45,13 @@ fuzz_target!(|data: &[u8]| {
     tsv_record(&mut tsv, key, value);
     let mut json = Vec::new();
     json_record(&mut json, key, value);
-    for (format, encoded) in [(LoadFormat::Tsv, tsv), (LoadFormat::Jsonl, json)] {
+    let mut csv = Vec::new();
+    csv_record(&mut csv, key, value);
+    for (format, encoded) in [
+        (LoadFormat::Tsv, tsv),
+        (LoadFormat::Jsonl, json),
+        (LoadFormat::Csv, csv),
+    ] {
         let parsed = parse_input(format, &encoded);
         assert_eq!(parsed.records, vec![want.clone()], "{format:?} {encoded:?}");
         assert_eq!(parsed.bad, 0);

@@ -259,7 +259,9 @@ pub struct FlushSummary {
 pub struct Db {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    stop_stats: Mutex<Option<Sender<()>>>,
+    /// The stats publisher: its stop signal and its thread, stopped apart from the other
+    /// workers (see [`Db::shutdown`]).
+    stop_stats: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -394,16 +396,19 @@ impl Db {
             let inner = Arc::clone(&self.inner);
             let handle = std::thread::Builder::new()
                 .name("nokv-stats".into())
-                .spawn(move || {
-                    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                        rx.recv_timeout(interval)
-                    {
-                        let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(true));
+                .spawn(move || loop {
+                    // The first snapshot goes out at open, so a reader never sees this
+                    // session's pid beside the previous session's `started_at`.
+                    let _ = stats::publish(inner.vfs.as_ref(), &inner.dir, &inner.stats(true));
+                    if !matches!(
+                        rx.recv_timeout(interval),
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout)
+                    ) {
+                        break;
                     }
                 })
                 .map_err(Error::io("spawn thread", &self.inner.dir))?;
-            threads.push(handle);
-            *self.stop_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+            *self.stop_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some((tx, handle));
         }
         Ok(())
     }
@@ -566,24 +571,26 @@ impl Db {
         if inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        // The stats publisher goes first: nothing it does may wait for the steps below.
+        let stats_thread = self
+            .stop_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((stop, handle)) = stats_thread {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
         // Taking the writer once waits out the write (or ingest) in progress; `closed`, set
         // before, makes every later `lock_writer` refuse. So no rotation follows, and the
         // flush queue holds all it ever will before the shutdown message.
-        // IMPORTANT: no lock is held across the joins below (a worker or the stats publisher
-        // may need any of them to finish its current step).
+        // IMPORTANT: no lock is held across the joins below (a worker may need any of them
+        // to finish its current step).
         drop(inner.writer.lock().unwrap_or_else(|e| e.into_inner()));
         let _ = inner.flush_tx.send(FlushMsg::Shutdown);
         let _ = inner.compact_tx.send(CompactMsg::Shutdown);
         if !inner.opts.background_flush {
             inner.drain_inline();
-        }
-        let stop = self
-            .stop_stats
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(stop) = stop {
-            let _ = stop.send(());
         }
         let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         for handle in handles {
