@@ -511,13 +511,25 @@ fn run_writer(mut writer: Writer, rx: &Receiver<Message>) {
                 }
             }
         }
-        // Whatever is already queued behind a Close is written too.
-        while let Ok(Message::Event(event)) = rx.try_recv() {
-            batch.push(event);
-        }
+        closing |= drain_queued(rx, &mut batch);
         writer.write(coalesce(batch));
         if closing {
             return;
+        }
+    }
+}
+
+/// Moves every message already queued into `batch`; true when one of them was the `Close`.
+/// IMPORTANT: a `Close` met here must be reported, not swallowed: `close` sends it once and
+/// then joins the writer, which would otherwise wait for another message forever.
+/// Whatever is queued behind the `Close` is written too.
+fn drain_queued(rx: &Receiver<Message>, batch: &mut Vec<Event>) -> bool {
+    let mut closing = false;
+    loop {
+        match rx.try_recv() {
+            Ok(Message::Event(event)) => batch.push(event),
+            Ok(Message::Close) => closing = true,
+            Err(_) => return closing,
         }
     }
 }
@@ -702,6 +714,27 @@ fn first_line(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/stress.rs (`close` hung joining `nokv-events`): a `Close` that arrived
+    /// after the batch's linger ran out was taken by the final drain and dropped, and the
+    /// writer went back to waiting for a message that never came.
+    #[test]
+    fn a_close_queued_behind_a_batch_is_not_swallowed() {
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        let e = |n: u64| Event {
+            count: n,
+            ..Event::new(EventKind::Flush, Duration::ZERO)
+        };
+        tx.send(Message::Event(e(1))).unwrap();
+        tx.send(Message::Close).unwrap();
+        tx.send(Message::Event(e(2))).unwrap();
+        let mut batch = Vec::new();
+        assert!(drain_queued(&rx, &mut batch), "the Close was dropped");
+        assert_eq!(batch.iter().map(|e| e.count).collect::<Vec<_>>(), [1, 2]);
+        let mut none = Vec::new();
+        assert!(!drain_queued(&rx, &mut none));
+        assert!(none.is_empty());
+    }
     use crate::vfs::MemVfs;
 
     fn dir() -> PathBuf {
