@@ -791,7 +791,7 @@ _nokv() {
             return 0
             ;;
         nokv__subcmd__scan)
-            opts="-q -h --start --end --prefix --limit --reverse --hex --json --count --keys-only --workdir --durability --sync --memtable-size --compression --quiet --help"
+            opts="-q -h --start --end --prefix --hex --limit --reverse --json --count --keys-only --workdir --durability --sync --memtable-size --compression --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -110,8 +110,8 @@ complete -c nokv -n "__fish_nokv_using_subcommand scan" -l memtable-size -d 'Rot
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l compression -d 'Codec for the data and index blocks of the tables this command writes (flush, compaction, load); tables in other codecs stay readable and are rewritten in this one when compacted' -r -f -a "lz4\t''
 zstd\t''
 none\t''"
-complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l hex -d '--start, --end and --prefix are hex-encoded'
+complete -c nokv -n "__fish_nokv_using_subcommand scan" -l reverse -d 'Largest key first'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l json -d 'Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not UTF-8)'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l count -d 'Print only the number of records (with --json: {"count":N})'
 complete -c nokv -n "__fish_nokv_using_subcommand scan" -l keys-only -d 'Print only the keys (with --json: {"key":..} lines)'

@@ -559,24 +559,14 @@ pub struct DeleteRangeArgs {
 /// `scan`
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// First key (inclusive)
-    #[arg(long, value_name = "KEY")]
-    pub start: Option<OsString>,
-    /// Key to stop before (exclusive)
-    #[arg(long, value_name = "KEY")]
-    pub end: Option<OsString>,
-    /// Only keys starting with this
-    #[arg(long, value_name = "BYTES")]
-    pub prefix: Option<OsString>,
+    #[command(flatten)]
+    pub range: KeyRangeArgs,
     /// At most N records
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Largest key first
     #[arg(long)]
     pub reverse: bool,
-    /// --start, --end and --prefix are hex-encoded
-    #[arg(long)]
-    pub hex: bool,
     /// Print JSON lines: {"key":..,"value":..} ("key_hex"/"value_hex" for bytes that are not
     /// UTF-8)
     #[arg(long)]
@@ -752,6 +742,13 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Tsv)]
     pub format: ExportFormat,
+    #[command(flatten)]
+    pub range: KeyRangeArgs,
+}
+
+/// The key range of `scan` and `export`.
+#[derive(Debug, Args)]
+pub struct KeyRangeArgs {
     /// First key (inclusive)
     #[arg(long, value_name = "KEY")]
     pub start: Option<OsString>,

@@ -11,7 +11,7 @@ use crate::cli::CliError;
 /// # Errors
 /// Usage errors for bad hex; a missing workdir; engine errors; stdout errors.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<(), CliError> {
-    let options = range_options(&args.start, &args.end, &args.prefix, args.hex)?;
+    let options = range_options(&args.range)?;
     let db = open_read_only(global)?;
     write_records(&db, &options, Shape::Records(args.format)).map(|_| ())
 }

@@ -4,7 +4,7 @@
 use crate::{ReadOnlyDb, ScanOptions};
 
 use super::{arg_bytes, open_read_only};
-use crate::cli::args::{ExportFormat, GlobalArgs, ScanArgs};
+use crate::cli::args::{ExportFormat, GlobalArgs, KeyRangeArgs, ScanArgs};
 use crate::cli::format::{self, jsonl, tsv};
 use crate::cli::output::{self, Stdout};
 use crate::cli::CliError;
@@ -27,19 +27,16 @@ pub enum Shape {
 ///
 /// # Errors
 /// A usage error for bad hex.
-pub fn range_options(
-    start: &Option<std::ffi::OsString>,
-    end: &Option<std::ffi::OsString>,
-    prefix: &Option<std::ffi::OsString>,
-    hex: bool,
-) -> Result<ScanOptions, CliError> {
+pub fn range_options(range: &KeyRangeArgs) -> Result<ScanOptions, CliError> {
     let bound = |arg: &Option<std::ffi::OsString>, what: &str| {
-        arg.as_deref().map(|a| arg_bytes(a, hex, what)).transpose()
+        arg.as_deref()
+            .map(|a| arg_bytes(a, range.hex, what))
+            .transpose()
     };
     Ok(ScanOptions {
-        start: bound(start, "--start")?,
-        end: bound(end, "--end")?,
-        prefix: bound(prefix, "--prefix")?,
+        start: bound(&range.start, "--start")?,
+        end: bound(&range.end, "--end")?,
+        prefix: bound(&range.prefix, "--prefix")?,
         ..ScanOptions::default()
     })
 }
@@ -53,7 +50,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> Result<(), CliError> {
     let options = ScanOptions {
         limit: args.limit,
         reverse: args.reverse,
-        ..range_options(&args.start, &args.end, &args.prefix, args.hex)?
+        ..range_options(&args.range)?
     };
     let shape = if args.count {
         Shape::Count
