@@ -451,3 +451,61 @@ fn an_ingest_whose_manifest_fsync_fails_keeps_its_tables() {
     assert_eq!(db.get(b"k2").unwrap(), Some(b"v2".to_vec()));
     assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
 }
+
+/// Found at merge time (a note from the verify work): with the WAL checkpoint segment deleted,
+/// `verify` reported the segment missing while a read-write open (`nokv flush`) succeeded,
+/// created a fresh segment and silently dropped the acknowledged writes the segment held;
+/// `get` read nothing of them either. Open now refuses, as verify does, and changes nothing.
+#[test]
+fn a_missing_checkpoint_segment_refuses_the_open_as_verify_reports_it() {
+    let f = Fixture::new();
+    let mut tsv = String::new();
+    // Descending, so the load goes through the WAL (sorted input is ingested as a table).
+    for i in (0..300).rev() {
+        tsv.push_str(&format!("k{i:04}\t{}\n", "x".repeat(300)));
+    }
+    let input = f.file("in.tsv", tsv.as_bytes());
+    f.nokv(&["--memtable-size", "16KiB", "load", "--no-flush"])
+        .arg(&input)
+        .assert()
+        .code(0);
+    // The tail of the load is only in the WAL.
+    assert!(f.stdout(&["get", "k0000"]).starts_with("xxx"));
+    let wal_dir = f.db.join("wal");
+    let segments: Vec<PathBuf> = std::fs::read_dir(&wal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    std::fs::remove_file(&segments[0]).unwrap();
+    let listing = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "LOCK")
+            .collect();
+        names.sort();
+        names
+    };
+    let before = (listing(&f.db), listing(&wal_dir));
+    f.nokv(&["verify"]).assert().code(3);
+    let segment = segments[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for args in [&["flush"][..], &["get", "k0000"], &["put", "a", "1"]] {
+        let out = f.nokv(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "nokv {args:?} must refuse");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&segment) && stderr.contains("checkpoint"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        (listing(&f.db), listing(&wal_dir)),
+        before,
+        "the workdir changed"
+    );
+}

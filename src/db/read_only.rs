@@ -265,6 +265,16 @@ fn read_once(
         }
     }
     numbers.sort();
+    if first.wal_checkpoint.0 > 0 && !numbers.contains(&first.wal_checkpoint) {
+        // Gone under a moving checkpoint (the retry sees the manifest changed), or lost:
+        // either way, not a state to read as if it held nothing.
+        return Err(fail(Error::MissingFile {
+            path: wal::segment_path(&wal_dir, first.wal_checkpoint),
+            reason: "the manifest names it as the WAL checkpoint (the oldest segment still \
+                     needed)"
+                .into(),
+        }));
+    }
     let (manifest, version) = read_version(vfs, dir).map_err(fail)?;
     if version.wal_checkpoint != first.wal_checkpoint {
         return Err(fail(Error::MissingFile {

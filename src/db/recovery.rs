@@ -138,6 +138,38 @@ pub(super) fn recover(
             _ => {}
         }
     }
+    // IMPORTANT: the checkpoint segment is created and made durable before any edit names
+    // it, and only segments below the checkpoint are ever deleted: if it is gone, so are the
+    // acknowledged writes it held. Refuse before anything is changed (verify agrees).
+    if version.wal_checkpoint.0 > 0 {
+        let checkpoint = wal::segment_path(&wal_dir, version.wal_checkpoint);
+        if !vfs.exists(&checkpoint)? {
+            if let Some(tail) = manifest.dropped_tail() {
+                // The edit that moved the checkpoint on is the one a torn tail dropped: the
+                // manifest lost an edit whose WAL was already reclaimed.
+                return Err(Error::corruption(
+                    &dir.join(manifest.file_name()),
+                    tail.offset,
+                    format!(
+                        "its last edit is unreadable ({}), and the WAL checkpoint before it, \
+                         {}, is gone: edits are missing; the workdir was left untouched \
+                         (nokv salvage copies what is readable)",
+                        tail.reason,
+                        filenames::wal_name(version.wal_checkpoint)
+                    ),
+                ));
+            }
+            return Err(Error::MissingFile {
+                path: checkpoint,
+                reason: format!(
+                    "{} names it as the WAL checkpoint (the oldest segment still needed), so \
+                     the writes it held are lost; the workdir was left untouched (nokv salvage \
+                     copies what is readable)",
+                    manifest.file_name()
+                ),
+            });
+        }
+    }
     if !vfs.exists(&wal_dir)? {
         vfs.create_dir_all(&wal_dir)?;
     }
