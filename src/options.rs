@@ -30,7 +30,8 @@ impl Durability {
 /// Options for [`crate::Db::open`].
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Rotate the memtable when the active WAL segment plus the incoming batch would exceed
+    /// Rotate the memtable when the active WAL segment plus the incoming batch, or the
+    /// memtable's approximate memory plus the batch's, would exceed
     /// this many bytes. Default 64 MiB.
     pub memtable_size: u64,
     /// At most this many immutable memtables wait for flush; writers stall beyond. Default 4.
