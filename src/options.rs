@@ -78,7 +78,8 @@ pub struct Options {
     pub level1_target_bytes: u64,
     /// Each deeper level's target is this many times the previous one's. Default 10.
     pub level_size_multiplier: u64,
-    /// Compaction outputs are cut at about this size. Default 64 MiB.
+    /// Compaction outputs are cut at about this size, or earlier once an output's in-memory
+    /// build state (8 bytes of bloom hash per key) reaches an eighth of it. Default 64 MiB.
     pub target_file_size: u64,
     /// Cap of the event history `EVENTS` before it rotates to `EVENTS.1`; 0 keeps no
     /// history. Default 4 MiB.
