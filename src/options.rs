@@ -30,7 +30,8 @@ impl Durability {
 /// Options for [`crate::Db::open`].
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Rotate the memtable when the active WAL segment plus the incoming batch would exceed
+    /// Rotate the memtable when the active WAL segment plus the incoming batch, or the
+    /// memtable's approximate memory plus the batch's, would exceed
     /// this many bytes. Default 64 MiB.
     pub memtable_size: u64,
     /// At most this many immutable memtables wait for flush; writers stall beyond. Default 4.
@@ -77,7 +78,8 @@ pub struct Options {
     pub level1_target_bytes: u64,
     /// Each deeper level's target is this many times the previous one's. Default 10.
     pub level_size_multiplier: u64,
-    /// Compaction outputs are cut at about this size. Default 64 MiB.
+    /// Compaction outputs are cut at about this size, or earlier once an output's in-memory
+    /// build state (8 bytes of bloom hash per key) reaches an eighth of it. Default 64 MiB.
     pub target_file_size: u64,
     /// Cap of the event history `EVENTS` before it rotates to `EVENTS.1`; 0 keeps no
     /// history. Default 4 MiB.

@@ -624,3 +624,69 @@ fn scans_stream_in_both_directions_with_bounds_and_prefixes() {
     }
     db.close().unwrap();
 }
+
+#[test]
+fn memtable_rotates_when_its_memory_would_exceed_memtable_size() {
+    // 16-byte keys with 1-byte values cost about 20 bytes each in the WAL but 43 in the
+    // memtable: rotating on the WAL's size alone would let the memtable grow to twice
+    // `memtable_size`.
+    let vfs = MemVfs::new();
+    let opts = small_options();
+    let limit = opts.memtable_size;
+    let db = open_mem(&vfs, opts).unwrap();
+    let mut rotated = false;
+    for b in 0..40 {
+        let mut batch = nokv::WriteBatch::new();
+        for i in 0..100 {
+            batch
+                .put(format!("k{:015}", b * 100 + i).as_bytes(), b"v")
+                .unwrap();
+        }
+        db.write(&mut batch).unwrap();
+        let stats = db.stats();
+        assert!(
+            stats.memtable.active_bytes <= limit,
+            "batch {b}: the active memtable holds {} bytes, over memtable_size {limit}",
+            stats.memtable.active_bytes
+        );
+        rotated |= stats.memtable.immutables > 0 || stats.flush.completed > 0;
+    }
+    assert!(rotated, "4000 entries never rotated a 16 KiB memtable");
+    drop(db);
+    let db = open_mem(&vfs, small_options()).unwrap();
+    for n in [0, 1999, 3999] {
+        let key = format!("k{n:015}");
+        assert_eq!(db.get(key.as_bytes()).unwrap().as_deref(), Some(&b"v"[..]));
+    }
+}
+
+#[test]
+fn compaction_cuts_outputs_of_small_entries_by_their_build_memory() {
+    // 20,000 entries of a few bytes each are about 150 KiB of table, under one 1 MiB
+    // target, but 160 KiB of bloom hashes while the output is built: the memory bound
+    // (target / 8 = 128 KiB, 16,384 hashes) cuts the output in two.
+    let vfs = MemVfs::new();
+    let opts = Options {
+        memtable_size: 256 << 10,
+        target_file_size: 1 << 20,
+        stats_interval: None,
+        ..Options::default()
+    };
+    let db = open_mem(&vfs, opts.clone()).unwrap();
+    for b in 0..20 {
+        let mut batch = nokv::WriteBatch::new();
+        for i in 0..1000u32 {
+            batch.put(&(b * 1000 + i).to_be_bytes(), b"").unwrap();
+        }
+        db.write(&mut batch).unwrap();
+    }
+    db.compact().unwrap();
+    let tables = table_paths(&vfs).len();
+    assert_eq!(
+        tables, 2,
+        "one output per 16,384 entries expected, got {tables} tables"
+    );
+    for n in [0u32, 16_383, 16_384, 19_999] {
+        assert_eq!(db.get(&n.to_be_bytes()).unwrap().as_deref(), Some(&b""[..]));
+    }
+}

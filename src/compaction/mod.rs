@@ -10,7 +10,10 @@
 //!   overlaps. The level with the highest size/target score goes first.
 //!
 //! The job merges its inputs newest first (L0 newest first, then the input level, then the
-//! output level) into tables of about `target_file_size` at the output level. Tombstones, point
+//! output level) into tables of about `target_file_size` at the output level, or fewer bytes
+//! when the output's build state (8 bytes of bloom hash per key, kept until the table is
+//! finished) reaches `target_file_size / 8` first, so small entries do not make a compaction
+//! hold tens of MiB (see `TableWriter::reached`). Tombstones, point
 //! or range, are dropped when nothing below the output level overlaps the inputs' key range:
 //! there is no older data left for them to hide. Outputs are installed exactly like flushed
 //! tables (see `flush`), and the engine logs "add outputs, remove inputs" as one manifest edit.
@@ -264,7 +267,7 @@ pub fn run(
                     pending = merge.next_entry()?;
                     // Cut only between keys no carried range tombstone touches, so every
                     // tombstone lies wholly inside one output and outputs never overlap.
-                    let cut = writer.estimated_size() >= target_file_size
+                    let cut = writer.reached(target_file_size)
                         && pending.as_ref().is_some_and(|next| {
                             !carried.iter().any(|t| {
                                 t.start.as_slice() <= next.key.as_slice()

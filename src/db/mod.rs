@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! write ─▶ WAL record (one write(2), in the kernel) ─▶ [fsync, group commit] ─▶ memtable
-//!   │ active segment + batch > memtable_size
+//!   │ active segment + batch > memtable_size, or memtable memory + batch > memtable_size
 //!   ▼
 //! rotate: fsync old segment ─▶ create + fsync new segment, fsync wal/ ─▶ old memtable becomes
 //!         immutable ─▶ flush queue (wait starts)
@@ -94,7 +94,7 @@ use crate::events::{Event, EventKind, EventLog, StallCause};
 use crate::filenames;
 use crate::flush::{self, FlushMetrics, FlushTask};
 use crate::manifest::{Manifest, Version, VersionEdit};
-use crate::memtable::Memtable;
+use crate::memtable::{self, Memtable};
 use crate::options::{Durability, Options};
 use crate::sst::{BlockCache, Table, TableOptions};
 use crate::stats::{self, CompactionStats, LevelStats, StatsSnapshot};
@@ -734,7 +734,14 @@ impl Inner {
         self.l0_backpressure()?;
         let mut writer = self.lock_writer()?;
         let record_len = (batch.encoded_len() + wal::RECORD_HEADER_LEN) as u64;
-        if writer.wal.size() + record_len > self.opts.memtable_size && !writer.active.is_empty() {
+        // Either bound rotates: the WAL's size, or the memory the memtable would hold (each
+        // entry costs more in the arena than in the log, about 1.17x for 16-byte keys and
+        // 100-byte values, so the WAL bound alone let a 64 MiB memtable hold 75 MiB).
+        let memory = writer.active.approximate_bytes()
+            + batch.encoded_len() as u64
+            + batch.len() as u64 * memtable::ENTRY_OVERHEAD;
+        let limit = self.opts.memtable_size;
+        if (writer.wal.size() + record_len > limit || memory > limit) && !writer.active.is_empty() {
             self.rotate(&mut writer)?;
         }
         let first_seq = SeqNo(writer.last_seq.0 + 1);

@@ -21,7 +21,7 @@ use skiplist::{Inserted, SkipList};
 
 /// Bookkeeping bytes charged per entry on top of key and value: the skiplist node's header
 /// and its average tower of 4/3 links.
-const ENTRY_OVERHEAD: u64 = skiplist::NODE_HEADER as u64 + 5;
+pub(crate) const ENTRY_OVERHEAD: u64 = skiplist::NODE_HEADER as u64 + 5;
 
 /// The newest entry of one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,8 +208,9 @@ impl Memtable {
     /// Approximate memory held by the live entries, in bytes: key, value and a fixed
     /// per-entry overhead for each key's newest entry, plus the range tombstones. Arena
     /// bytes left behind by overwrites (an old value too short to take the new one in place)
-    /// are not counted, nor is the unused tail of the current chunk. Only statistics read
-    /// this; rotation follows the WAL's size.
+    /// are not counted, nor is the unused tail of the current chunk. Rotation reads this as
+    /// well as the WAL's size: the memtable is rotated when either would exceed
+    /// `memtable_size`, so its memory stays near the configured size.
     pub fn approximate_bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }

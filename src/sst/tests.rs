@@ -581,6 +581,35 @@ fn estimated_size_tracks_the_written_size() {
     );
 }
 
+#[test]
+fn a_table_of_small_entries_is_cut_when_its_build_memory_reaches_an_eighth_of_the_target() {
+    // 4-byte keys with empty values take a few bytes each on disk but 8 bytes of bloom hash
+    // in memory until `finish`: the cut must come from the memory bound, long before the
+    // table is `target` bytes big.
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("t.sst");
+    let mut w = TableWriter::new(RealFs.create_new(&path).unwrap(), TableOptions::default());
+    let target = 1u64 << 20;
+    let mut entries = 0u32;
+    while !w.reached(target) {
+        w.add(&entries.to_be_bytes(), SeqNo(1), ValueKind::Put, b"")
+            .unwrap();
+        entries += 1;
+        assert!(entries <= 1 << 20, "never reached the target");
+    }
+    assert!(
+        w.estimated_size() < target / 2,
+        "cut by size ({} bytes), not by memory",
+        w.estimated_size()
+    );
+    assert!(
+        (16_000..=16_384).contains(&entries),
+        "{entries} entries: 8 bytes of hash each reach target / 8 at 16,384"
+    );
+    let (meta, _) = w.finish().unwrap();
+    assert_eq!(meta.entries, u64::from(entries));
+}
+
 /// Recomputes the CRC of the block occupying `bytes[start..end]`.
 fn reseal(bytes: &mut [u8], start: usize, end: usize) {
     let crc = crc32(&bytes[start..end - 4]);

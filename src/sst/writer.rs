@@ -259,6 +259,16 @@ impl TableWriter {
         data + index + filter + meta + 2 * self.smallest.len() as u64 + 64 + FOOTER_LEN
     }
 
+    /// Whether a table cut at `target` bytes should end here: it is about `target` bytes
+    /// big, or the state it keeps in memory until `finish` (8 bytes of key hash per entry for
+    /// the bloom filter, the sealed index partitions) has reached `target / 8`. The second
+    /// bound matters when entries are small on disk (short or well-compressed keys and
+    /// values): a 64 MiB table of 16-byte entries would otherwise hold 32 MiB of hashes.
+    pub fn reached(&self, target: u64) -> bool {
+        let held = 8 * self.hashes.len() as u64 + self.partitions.len() as u64;
+        self.estimated_size() >= target || held >= target / 8
+    }
+
     /// Writes the last data block, the filter, index and properties blocks, the meta block
     /// (only when there are range tombstones) and the footer. Does not fsync. Returns the
     /// table's metadata (`number` left as 0 for the caller) and the file.
