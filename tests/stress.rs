@@ -326,10 +326,11 @@ fn within<T: Send + 'static>(
 }
 
 /// `NOKV_STRESS_READ_ONLY=1` adds read-only opens (what `nokv get`/`scan` do beside a live
-/// writer) to the mix. Off by default: it finds a known, unfixed bug within about 30 s (a
-/// read-only open racing a sorted ingest can return a version older than one acknowledged
-/// before the open began; it does not fail with ingests left out), and CI must stay green
-/// until that is fixed. The seed it prints reproduces it.
+/// writer) to the mix. Off by default: within about 30 s it finds a known, unsettled case (a
+/// read-only open racing a sorted ingest returns a version older than one this thread already
+/// read through the live engine, though never older than one acknowledged before the open
+/// began; it does not fail with ingests left out), and CI must stay green until that is
+/// settled. The seed it prints reproduces it.
 fn read_only_opens() -> bool {
     std::env::var("NOKV_STRESS_READ_ONLY").is_ok_and(|v| v == "1")
 }
