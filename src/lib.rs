@@ -32,8 +32,8 @@ pub mod wal;
 
 pub use batch::WriteBatch;
 pub use db::{
-    checkpoint, CheckpointSummary, CompactionSummary, Db, FlushSummary, ReadOnlyDb, Scan,
-    ScanOptions,
+    checkpoint, checkpoint_with_vfs, CheckpointSummary, CompactionSummary, Db, FlushSummary,
+    ReadOnlyDb, Scan, ScanOptions,
 };
 pub use error::{Error, Result};
 pub use options::{Compression, Durability, Options};

@@ -170,6 +170,11 @@ struct Oracle {
     faults: AtomicBool,
     ops: AtomicU64,
     failed_ops: AtomicU64,
+    /// Read-only opens and checkpoints that read the live workdir, and those that gave up
+    /// with [`nokv::Error::WorkdirChanging`].
+    read_only_opens: AtomicU64,
+    checkpoints: AtomicU64,
+    gave_up: AtomicU64,
     seed: u64,
 }
 
@@ -228,16 +233,42 @@ impl Oracle {
     }
 }
 
+/// How a read reached the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The live engine's own readers.
+    Live,
+    /// A read-only open beside it (what `nokv get`/`scan` do).
+    ReadOnly,
+}
+
 /// Per-thread memory of what it has read, so reads never go backwards.
+///
+/// The two ways in keep separate floors, because the disk leads the writer's in-memory view:
+/// a write's WAL record or a commit's manifest edit is written before the writer's readers
+/// see it, so a read-only open may see an operation still in flight a moment before the live
+/// engine does (SPEC 2.3a). What must hold:
+/// - a live read is never older than an earlier live read;
+/// - a read-only read is never older than an earlier read of either kind (what the live
+///   engine showed was on disk before it showed it).
 struct Reader {
-    seen: BTreeMap<(usize, usize), u64>,
+    seen_live: BTreeMap<(usize, usize), u64>,
+    seen_read_only: BTreeMap<(usize, usize), u64>,
 }
 
 impl Reader {
+    fn new() -> Reader {
+        Reader {
+            seen_live: BTreeMap::new(),
+            seen_read_only: BTreeMap::new(),
+        }
+    }
+
     fn check(
         &mut self,
         oracle: &Oracle,
         ctx: &str,
+        via: Via,
         key: (usize, usize),
         got: Option<&[u8]>,
         lo: u64,
@@ -248,20 +279,30 @@ impl Reader {
             Err(e) => oracle.fail(ctx, e),
         };
         let hi = oracle.bounds(key.0, key.1).1;
-        let floor = lo.max(self.seen.get(&key).copied().unwrap_or(0));
+        let seen = |map: &BTreeMap<(usize, usize), u64>| map.get(&key).copied().unwrap_or(0);
+        let floor = match via {
+            Via::Live => lo.max(seen(&self.seen_live)),
+            Via::ReadOnly => lo
+                .max(seen(&self.seen_live))
+                .max(seen(&self.seen_read_only)),
+        };
         let h = oracle.history(key.0, key.1);
         match h.explain(version, floor, hi) {
             Ok(v) => {
                 drop(h);
                 // An absent read only proves the key was absent at some version in range.
                 if version.is_some() {
-                    self.seen.insert(key, v);
+                    let map = match via {
+                        Via::Live => &mut self.seen_live,
+                        Via::ReadOnly => &mut self.seen_read_only,
+                    };
+                    map.insert(key, v);
                 }
             }
             Err(e) => oracle.fail(
                 ctx,
                 format!(
-                    "{}: {e} (read {:?})",
+                    "{}: {e} (read {:?} via {via:?})",
                     String::from_utf8_lossy(&raw),
                     version
                 ),
@@ -325,21 +366,9 @@ fn within<T: Send + 'static>(
         .unwrap_or_else(|_| oracle.fail(what, format!("no return within {DEADLINE:?}: a deadlock")))
 }
 
-/// `NOKV_STRESS_READ_ONLY=1` adds read-only opens (what `nokv get`/`scan` do beside a live
-/// writer) to the mix. Off by default: within about 30 s it finds a known, unsettled case (a
-/// read-only open racing a sorted ingest returns a version older than one this thread already
-/// read through the live engine, though never older than one acknowledged before the open
-/// began; it does not fail with ingests left out), and CI must stay green until that is
-/// settled. The seed it prints reproduces it.
-fn read_only_opens() -> bool {
-    std::env::var("NOKV_STRESS_READ_ONLY").is_ok_and(|v| v == "1")
-}
-
 /// One worker: random operations until `stop`.
 fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, stop: &AtomicBool) {
-    let mut reader = Reader {
-        seen: BTreeMap::new(),
-    };
+    let mut reader = Reader::new();
     let ctx = format!("thread {thread}");
     let ctx = ctx.as_str();
     while !stop.load(Ordering::Relaxed) {
@@ -403,55 +432,20 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                 };
                 let (lo, _) = oracle.bounds(owner, n);
                 match db.get(&key(owner, n)) {
-                    Ok(got) => reader.check(oracle, ctx, (owner, n), got.as_deref(), lo),
+                    Ok(got) => reader.check(oracle, ctx, Via::Live, (owner, n), got.as_deref(), lo),
                     Err(e) => oracle.fail(ctx, format!("get failed: {e}")),
                 }
             }
             // scan a prefix, forward or reverse, with random bounds
             660..=729 => {
-                let owner = rng.below(THREADS as u64) as usize;
-                let start = rng.below(KEYS_PER_THREAD as u64) as usize;
-                let end = (start + 1 + rng.below(40) as usize).min(KEYS_PER_THREAD);
-                let reverse = rng.chance(50);
-                let lows: Vec<u64> = (start..end).map(|i| oracle.bounds(owner, i).0).collect();
-                let options = ScanOptions {
-                    start: Some(key(owner, start)),
-                    end: Some(key(owner, end)),
-                    reverse,
-                    ..ScanOptions::default()
-                };
-                let scanned: nokv::Result<Vec<Entry>> = db.scan(&options).and_then(|s| s.collect());
-                let scanned =
-                    scanned.unwrap_or_else(|e| oracle.fail(ctx, format!("scan failed: {e}")));
-                let mut order: Vec<&Vec<u8>> = scanned.iter().map(|(k, _)| k).collect();
-                if reverse {
-                    order.reverse();
-                }
-                if !order.windows(2).all(|w| w[0] < w[1]) {
-                    oracle.fail(ctx, format!("scan (reverse: {reverse}) out of order"));
-                }
-                let found: BTreeMap<usize, &Vec<u8>> = scanned
-                    .iter()
-                    .map(|(k, v)| match parse_key(k) {
-                        Some((t, i)) if t == owner && (start..end).contains(&i) => (i, v),
-                        _ => oracle.fail(
-                            ctx,
-                            format!(
-                                "scan returned {} outside its bounds",
-                                String::from_utf8_lossy(k)
-                            ),
-                        ),
-                    })
-                    .collect();
-                for (i, lo) in (start..end).zip(lows) {
-                    reader.check(
-                        oracle,
-                        ctx,
-                        (owner, i),
-                        found.get(&i).map(|v| v.as_slice()),
-                        lo,
-                    );
-                }
+                let range = ScanRange::pick(&mut rng, oracle);
+                range.check(
+                    &mut reader,
+                    oracle,
+                    ctx,
+                    Via::Live,
+                    db.scan(&range.options()),
+                );
             }
             // sorted ingest of own keys: finished, empty, or abandoned midway
             730..=759 => ingest(db, oracle, thread, &mut rng, ctx),
@@ -481,9 +475,8 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                 let _ = db.stats();
             }
             // a read-only open beside the live writer (what `nokv get`/`scan` do): no LOCK,
-            // the WAL replayed in memory; it must see every write acknowledged before it
-            // began, and nothing older than this thread has already read
-            800..=819 if read_only_opens() => {
+            // the WAL replayed in memory
+            800..=814 => {
                 let keys: Vec<(usize, usize)> = (0..8)
                     .map(|_| {
                         (
@@ -493,6 +486,7 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                     })
                     .collect();
                 let lows: Vec<u64> = keys.iter().map(|&(t, i)| oracle.bounds(t, i).0).collect();
+                let range = ScanRange::pick(&mut rng, oracle);
                 let opened = nokv::ReadOnlyDb::open_with_vfs(
                     Arc::new(disk.clone()),
                     Path::new(DIR),
@@ -502,16 +496,32 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                     Ok(ro) => ro,
                     // A writer that keeps changing the workdir under every attempt: the
                     // bounded retries give up, as documented.
-                    Err(nokv::Error::WorkdirChanging { .. }) => continue,
+                    Err(nokv::Error::WorkdirChanging { .. }) => {
+                        oracle.gave_up.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     Err(e) => oracle.fail(ctx, format!("read-only open failed: {e}")),
                 };
+                oracle.read_only_opens.fetch_add(1, Ordering::Relaxed);
                 for (&key, lo) in keys.iter().zip(lows) {
                     match ro.get(&key_bytes(key)) {
-                        Ok(got) => reader.check(oracle, ctx, key, got.as_deref(), lo),
+                        Ok(got) => {
+                            reader.check(oracle, ctx, Via::ReadOnly, key, got.as_deref(), lo)
+                        }
                         Err(e) => oracle.fail(ctx, format!("read-only get failed: {e}")),
                     }
                 }
+                range.check(
+                    &mut reader,
+                    oracle,
+                    ctx,
+                    Via::ReadOnly,
+                    ro.scan(&range.options()),
+                );
             }
+            // a checkpoint beside the live writer, opened as a workdir of its own: it holds
+            // what a read-only open would have seen, and writes to it stay out of the source
+            815..=819 => checkpoint(db, disk, oracle, thread, &mut rng, &mut reader, ctx),
             // the tree's shape: L1 and deeper sorted and never overlapping
             _ => {
                 let problems = db.version().check_invariants();
@@ -520,6 +530,168 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                 }
             }
         }
+    }
+}
+
+/// A random scan over one thread's keys, with what each key had to be at least when it
+/// was picked.
+struct ScanRange {
+    owner: usize,
+    start: usize,
+    end: usize,
+    reverse: bool,
+    lows: Vec<u64>,
+}
+
+impl ScanRange {
+    fn pick(rng: &mut Rng, oracle: &Oracle) -> ScanRange {
+        let owner = rng.below(THREADS as u64) as usize;
+        let start = rng.below(KEYS_PER_THREAD as u64) as usize;
+        let end = (start + 1 + rng.below(40) as usize).min(KEYS_PER_THREAD);
+        let reverse = rng.chance(50);
+        let lows = (start..end).map(|i| oracle.bounds(owner, i).0).collect();
+        ScanRange {
+            owner,
+            start,
+            end,
+            reverse,
+            lows,
+        }
+    }
+
+    fn options(&self) -> ScanOptions {
+        ScanOptions {
+            start: Some(key(self.owner, self.start)),
+            end: Some(key(self.owner, self.end)),
+            reverse: self.reverse,
+            ..ScanOptions::default()
+        }
+    }
+
+    /// Checks a scan's order, bounds, and every key of the range against the oracle.
+    fn check(
+        &self,
+        reader: &mut Reader,
+        oracle: &Oracle,
+        ctx: &str,
+        via: Via,
+        scan: nokv::Result<nokv::Scan>,
+    ) {
+        let scanned: nokv::Result<Vec<Entry>> = scan.and_then(|s| s.collect());
+        let scanned =
+            scanned.unwrap_or_else(|e| oracle.fail(ctx, format!("scan via {via:?} failed: {e}")));
+        let mut order: Vec<&Vec<u8>> = scanned.iter().map(|(k, _)| k).collect();
+        if self.reverse {
+            order.reverse();
+        }
+        if !order.windows(2).all(|w| w[0] < w[1]) {
+            oracle.fail(
+                ctx,
+                format!("scan via {via:?} (reverse: {}) out of order", self.reverse),
+            );
+        }
+        let found: BTreeMap<usize, &Vec<u8>> = scanned
+            .iter()
+            .map(|(k, v)| match parse_key(k) {
+                Some((t, i)) if t == self.owner && (self.start..self.end).contains(&i) => (i, v),
+                _ => oracle.fail(
+                    ctx,
+                    format!(
+                        "scan via {via:?} returned {} outside its bounds",
+                        String::from_utf8_lossy(k)
+                    ),
+                ),
+            })
+            .collect();
+        for (i, &lo) in (self.start..self.end).zip(&self.lows) {
+            reader.check(
+                oracle,
+                ctx,
+                via,
+                (self.owner, i),
+                found.get(&i).map(|v| v.as_slice()),
+                lo,
+            );
+        }
+    }
+}
+
+/// `nokv checkpoint` beside the live writer: the copy opens read-write on its own, holds at
+/// least what a read-only open would have, and a write to it never shows in the source.
+fn checkpoint(
+    db: &Db,
+    disk: &MemVfs,
+    oracle: &Oracle,
+    thread: usize,
+    rng: &mut Rng,
+    reader: &mut Reader,
+    ctx: &str,
+) {
+    static TAKEN: AtomicU64 = AtomicU64::new(0);
+    let dest = format!(
+        "/checkpoints/t{thread}-{}",
+        TAKEN.fetch_add(1, Ordering::Relaxed)
+    );
+    let dest = Path::new(&dest);
+    let keys: Vec<(usize, usize)> = (0..8)
+        .map(|_| {
+            (
+                rng.below(THREADS as u64) as usize,
+                rng.below(KEYS_PER_THREAD as u64) as usize,
+            )
+        })
+        .collect();
+    let lows: Vec<u64> = keys.iter().map(|&(t, i)| oracle.bounds(t, i).0).collect();
+    let range = ScanRange::pick(rng, oracle);
+    let vfs: Arc<dyn Vfs> = Arc::new(disk.clone());
+    match nokv::checkpoint_with_vfs(Arc::clone(&vfs), Path::new(DIR), dest) {
+        Ok(_) => {
+            oracle.checkpoints.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(nokv::Error::WorkdirChanging { .. }) => {
+            oracle.gave_up.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        Err(e) => oracle.fail(ctx, format!("checkpoint failed: {e}")),
+    }
+    let copy = Db::open_with_vfs(Arc::clone(&vfs), dest, Options::default())
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("the checkpoint does not open: {e}")));
+    for (&key, lo) in keys.iter().zip(lows) {
+        match copy.get(&key_bytes(key)) {
+            Ok(got) => reader.check(oracle, ctx, Via::ReadOnly, key, got.as_deref(), lo),
+            Err(e) => oracle.fail(ctx, format!("get from the checkpoint failed: {e}")),
+        }
+    }
+    range.check(
+        reader,
+        oracle,
+        ctx,
+        Via::ReadOnly,
+        copy.scan(&range.options()),
+    );
+    // A key outside every thread's range, written to the copy only.
+    let marker = format!("x/checkpoint-of-t{thread}").into_bytes();
+    copy.put(&marker, b"copy only")
+        .and_then(|()| copy.flush().map(|_| ()))
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("write to the checkpoint failed: {e}")));
+    copy.close()
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("close of the checkpoint failed: {e}")));
+    match db.get(&marker) {
+        Ok(None) => {}
+        Ok(Some(_)) => oracle.fail(ctx, "a write to the checkpoint shows in the source".into()),
+        Err(e) => oracle.error(ctx, &e),
+    }
+    remove_tree(disk, dest);
+}
+
+/// Removes every file under `dir` (the directories stay: the VFS cannot remove them).
+fn remove_tree(disk: &MemVfs, dir: &Path) {
+    for name in disk.list_dir(dir).unwrap_or_default() {
+        let path = dir.join(&name);
+        if disk.list_dir(&path).is_ok_and(|inner| !inner.is_empty()) {
+            remove_tree(disk, &path);
+        }
+        let _ = disk.remove_file(&path);
     }
 }
 
@@ -717,6 +889,9 @@ fn stress_random_operations_with_crashes_and_reopens() {
         faults: AtomicBool::new(false),
         ops: AtomicU64::new(0),
         failed_ops: AtomicU64::new(0),
+        read_only_opens: AtomicU64::new(0),
+        checkpoints: AtomicU64::new(0),
+        gave_up: AtomicU64::new(0),
         seed,
     });
     let mut rng = Rng(seed);
@@ -916,7 +1091,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
     println!(
         "stress seed {seed}: {} threads, {} operations ({} failed as expected) in {:.1} s over \
          {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses, {} fsync-failure epochs ({} \
-         fired)",
+         fired); {} read-only opens and {} checkpoints beside the writer ({} gave up: workdir changing)",
         THREADS,
         oracle.ops.load(Ordering::Relaxed),
         oracle.failed_ops.load(Ordering::Relaxed),
@@ -927,7 +1102,10 @@ fn stress_random_operations_with_crashes_and_reopens() {
         figures.kills,
         figures.power_losses,
         figures.fsync_failures,
-        figures.faults_fired
+        figures.faults_fired,
+        oracle.read_only_opens.load(Ordering::Relaxed),
+        oracle.checkpoints.load(Ordering::Relaxed),
+        oracle.gave_up.load(Ordering::Relaxed),
     );
 }
 
