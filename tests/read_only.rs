@@ -4,6 +4,7 @@
 //! workdir of its own that shares no change with its source.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nokv::vfs::{FaultVfs, FileLock, MemVfs, ReadableFile, Vfs, WritableFile};
@@ -36,6 +37,9 @@ struct HookVfs {
     on_wal_list: Arc<Mutex<Option<Hook>>>,
     on_link: Arc<Mutex<Option<Hook>>>,
     on_manifest_open: Arc<Mutex<Option<Hook>>>,
+    /// While set, removing a WAL segment fails (the writer tolerates it: recovery removes
+    /// segments below the checkpoint), so a reclaimed segment's name stays a while.
+    keep_wal_segments: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for HookVfs {
@@ -52,6 +56,7 @@ impl HookVfs {
             on_wal_list: Arc::new(Mutex::new(None)),
             on_link: Arc::new(Mutex::new(None)),
             on_manifest_open: Arc::new(Mutex::new(None)),
+            keep_wal_segments: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -88,6 +93,13 @@ impl Vfs for HookVfs {
         self.inner.rename_no_replace(from, to)
     }
     fn remove_file(&self, path: &Path) -> nokv::Result<()> {
+        if self.keep_wal_segments.load(Ordering::SeqCst)
+            && path.extension().is_some_and(|e| e == "wal")
+        {
+            return Err(Error::io("remove", path)(std::io::Error::other(
+                "refused by the test",
+            )));
+        }
         self.inner.remove_file(path)
     }
     fn truncate(&self, path: &Path, len: u64) -> nokv::Result<()> {
@@ -208,6 +220,49 @@ fn a_flush_between_the_manifest_read_and_the_wal_listing_is_not_missed() {
     for i in 0..50 {
         assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 7)), "key {i}");
     }
+}
+
+#[test]
+fn a_segment_a_flush_covered_is_not_replayed_over_the_tables_that_came_after_it() {
+    // The reader reads the manifest (checkpoint: the segment holding round 1). Then the writer
+    // flushes it (the checkpoint moves on; the segment's name stays, its removal failing)
+    // and ingests round 2 over the same keys. The listing still shows the old segment; were
+    // it replayed beside the new version, its round-1 records would sit in a memtable,
+    // which reads before every table, and hide the ingested round 2.
+    let mem = MemVfs::new();
+    let vfs = HookVfs::new(mem.clone());
+    let db = Arc::new(Db::open_with_vfs(Arc::new(vfs.clone()), &dir(), options()).unwrap());
+    for i in 0..50 {
+        db.put(&key(i), &value(i, 1)).unwrap();
+    }
+    let writer = Arc::clone(&db);
+    let keep = Arc::clone(&vfs.keep_wal_segments);
+    let mut fired = false;
+    *vfs.on_wal_list.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        if fired {
+            return;
+        }
+        fired = true;
+        keep.store(true, Ordering::SeqCst);
+        assert_eq!(writer.flush().unwrap().tables.len(), 1);
+        let mut ingest = writer.ingest().unwrap();
+        for i in 0..50 {
+            ingest.add(&key(i), &value(i, 2)).unwrap();
+        }
+        ingest.finish().unwrap();
+    }));
+    let wal_dir = dir().join("wal");
+    let reader = reader(&vfs).unwrap();
+    assert_eq!(
+        mem.list_dir(&wal_dir).unwrap().len(),
+        2,
+        "the flushed segment is still there beside the new one"
+    );
+    assert_eq!(reader.attempts(), 2, "the moved checkpoint sent it back");
+    for i in 0..50 {
+        assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 2)), "key {i}");
+    }
+    vfs.keep_wal_segments.store(false, Ordering::SeqCst);
 }
 
 #[test]
