@@ -1,7 +1,8 @@
 //! A `db_stress`-style randomized test (after RocksDB's): several threads run random puts,
 //! deletes, range deletes, gets, forward and reverse scans, sorted ingests (finished, empty
-//! and abandoned), flushes and compactions against one engine, with the stats publisher at
-//! 1 ms, while the main thread ends each epoch with a clean close, a kill -9
+//! and abandoned), flushes and compactions against one engine, plus read-only opens and
+//! checkpoints of its live workdir (what `nokv get`/`scan`/`checkpoint` do from another
+//! process), with the stats publisher at 1 ms, while the main thread ends each epoch with a clean close, a kill -9
 //! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode), or
 //! a failed WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers
 //! queue behind the failing one), in the middle of the operations. Every epoch draws its
@@ -14,7 +15,8 @@
 //! version is *started* before the call and *acknowledged* after it returns `Ok`. A read of
 //! any key must return a version between the one acknowledged before the read began and the
 //! last one started when it ended (exact for the owner), present or absent as that version
-//! was, and never older than what this reader saw before (reads never go backwards). After a
+//! was, and never older than what this reader saw before (reads never go backwards; a read-only
+//! open may lead the live engine, see [`Reader`]). After a
 //! crash, every key must hold a version between what was guaranteed durable (acknowledged, or
 //! with power loss and unsynced writes, acknowledged before a completed flush) and what had
 //! started; operations in flight at the crash may or may not be there. After a failed fsync,

@@ -21,6 +21,12 @@
 //! did not move between 1 and 3, the listing of 2 holds every segment V needs, and a file
 //! that is gone when step 4 or 5 opens it shows the manifest changed in between.
 //!
+//! The disk leads the writer's own readers by the operations in flight: a put's WAL record
+//! and a flush's or ingest's manifest edit are written before the writer installs them in
+//! memory. So an open can see an operation that has not returned yet, a moment before the
+//! writer's readers do; it never misses one the writer had acknowledged or shown its readers
+//! before the open began.
+//!
 //! When an attempt fails, the manifest's stamp (the name `CURRENT` gives and its size; edits
 //! only append, a rewrite changes the name) is read again: if it changed, the failure may be
 //! the race above and the open starts over from `CURRENT` (at most [`READ_ONLY_ATTEMPTS`] times,
