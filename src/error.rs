@@ -122,6 +122,11 @@ impl Error {
         matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 
+    /// True for an I/O error saying a read ran past the end of the file.
+    pub fn is_unexpected_eof(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof)
+    }
+
     /// True when the error reports damaged on-disk bytes.
     pub fn is_corruption(&self) -> bool {
         matches!(

@@ -37,6 +37,8 @@ struct HookVfs {
     on_wal_list: Arc<Mutex<Option<Hook>>>,
     on_link: Arc<Mutex<Option<Hook>>>,
     on_manifest_open: Arc<Mutex<Option<Hook>>>,
+    /// Runs between a WAL segment's open (its size taken) and its first read.
+    on_wal_read: Arc<Mutex<Option<Hook>>>,
     /// While set, removing a WAL segment fails (the writer tolerates it: recovery removes
     /// segments below the checkpoint), so a reclaimed segment's name stays a while.
     keep_wal_segments: Arc<AtomicBool>,
@@ -56,6 +58,7 @@ impl HookVfs {
             on_wal_list: Arc::new(Mutex::new(None)),
             on_link: Arc::new(Mutex::new(None)),
             on_manifest_open: Arc::new(Mutex::new(None)),
+            on_wal_read: Arc::new(Mutex::new(None)),
             keep_wal_segments: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -84,7 +87,15 @@ impl Vfs for HookVfs {
         {
             Self::run(&self.on_manifest_open, path);
         }
-        self.inner.open_read(path)
+        let file = self.inner.open_read(path)?;
+        if path.extension().is_some_and(|e| e == "wal") {
+            return Ok(Arc::new(HookedRead {
+                inner: file,
+                size: std::sync::OnceLock::new(),
+                hook: Arc::clone(&self.on_wal_read),
+            }));
+        }
+        Ok(file)
     }
     fn rename(&self, from: &Path, to: &Path) -> nokv::Result<()> {
         self.inner.rename(from, to)
@@ -132,6 +143,27 @@ impl Vfs for HookVfs {
     fn hard_link(&self, from: &Path, to: &Path) -> nokv::Result<()> {
         Self::run(&self.on_link, from);
         self.inner.hard_link(from, to)
+    }
+}
+
+/// A file that runs a hook before its first read, with its size fixed when first asked (as
+/// a real file's is at open).
+struct HookedRead {
+    inner: Arc<dyn ReadableFile>,
+    size: std::sync::OnceLock<u64>,
+    hook: Arc<Mutex<Option<Hook>>>,
+}
+
+impl ReadableFile for HookedRead {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> nokv::Result<()> {
+        HookVfs::run(&self.hook, self.inner.path());
+        self.inner.read_exact_at(offset, buf)
+    }
+    fn size(&self) -> u64 {
+        *self.size.get_or_init(|| self.inner.size())
+    }
+    fn path(&self) -> &Path {
+        self.inner.path()
     }
 }
 
@@ -263,6 +295,56 @@ fn a_segment_a_flush_covered_is_not_replayed_over_the_tables_that_came_after_it(
         assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 2)), "key {i}");
     }
     vfs.keep_wal_segments.store(false, Ordering::SeqCst);
+}
+
+#[test]
+fn a_torn_tail_cut_by_a_recovering_writer_while_the_reader_reads_the_segment_is_not_an_error() {
+    // A crash left a torn record at the end of the newest segment. The reader takes the
+    // segment's size; then a writer opens the workdir (recovery cuts the torn tail) before
+    // the reader reads the bytes: the file is now shorter than the size the reader took.
+    let mem = MemVfs::new();
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), options()).unwrap();
+    for i in 0..50 {
+        db.put(&key(i), &value(i, 3)).unwrap();
+    }
+    let crashed = mem.process_crash_clone();
+    drop(db);
+    let segment = crashed
+        .file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .unwrap();
+    let mut bytes = crashed.read_file(&segment).unwrap();
+    let intact = bytes.len();
+    // A record header announcing 200 bytes, and only 10 of them.
+    bytes.extend_from_slice(&200u32.to_le_bytes());
+    bytes.extend_from_slice(&[0xab; 14]);
+    crashed.write_file(&segment, &bytes);
+
+    let vfs = HookVfs::new(crashed.clone());
+    let recovered: Arc<Mutex<Option<Db>>> = Arc::default();
+    let slot = Arc::clone(&recovered);
+    let disk = crashed.clone();
+    *vfs.on_wal_read.lock().unwrap() = Some(Box::new(move |_: &Path| {
+        let mut slot = slot.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(Db::open_with_vfs(Arc::new(disk.clone()), &dir(), options()).unwrap());
+        }
+    }));
+    let reader = reader(&vfs).unwrap();
+    assert!(
+        recovered.lock().unwrap().is_some(),
+        "the writer recovered mid-read"
+    );
+    assert_eq!(
+        crashed.read_file(&segment).map(|b| b.len()),
+        Some(intact),
+        "recovery cut the torn tail"
+    );
+    for i in 0..50 {
+        assert_eq!(reader.get(&key(i)).unwrap(), Some(value(i, 3)), "key {i}");
+    }
 }
 
 #[test]

@@ -102,18 +102,37 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     }
 }
 
-/// Reads a whole file.
+/// How many times [`read_all`] reads a file again that shrank under it.
+const READ_ALL_SHRINK_RETRIES: u32 = 4;
+
+/// Reads a whole file, as it is at the end of the read: one that shrinks while it is read is
+/// read again at its new size.
 pub fn read_all(vfs: &dyn Vfs, path: &Path) -> Result<Vec<u8>> {
-    let file = vfs.open_read(path)?;
-    let len = usize::try_from(file.size()).map_err(|_| {
-        Error::io("read", path)(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "file too large for memory",
-        ))
-    })?;
-    let mut buf = vec![0u8; len];
-    file.read_exact_at(0, &mut buf)?;
-    Ok(buf)
+    let mut file = vfs.open_read(path)?;
+    let mut attempts = 0;
+    loop {
+        let len = usize::try_from(file.size()).map_err(|_| {
+            Error::io("read", path)(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file too large for memory",
+            ))
+        })?;
+        let mut buf = vec![0u8; len];
+        match file.read_exact_at(0, &mut buf) {
+            Ok(()) => return Ok(buf),
+            // The file shrank after its size was taken: a recovering writer cut a torn WAL
+            // tail beside a read-only reader. Read it again at its new size (a file that
+            // keeps shrinking, or did not shrink, is an error as it is).
+            Err(err) if err.is_unexpected_eof() && attempts < READ_ALL_SHRINK_RETRIES => {
+                attempts += 1;
+                file = vfs.open_read(path)?;
+                if file.size() >= len as u64 {
+                    return Err(err);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Replaces `path` atomically with `data`: write `<path>.tmp.<pid>.<ns>`, fsync it, rename it
