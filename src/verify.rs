@@ -43,6 +43,12 @@
 //! no edit mentions, the trace of a lost edit ([`manifest::TableHistory`], the rule recovery
 //! applies too). [`VerifyReport::ok`] means no damage: verify agrees with open.
 //!
+//! A directory without `CURRENT` that holds nothing that could be data (an empty directory,
+//! or what an initialisation cut short leaves) is not a database: verify refuses it with
+//! [`Error::NotADatabase`], as every read does, and reports no damage (a read-write open
+//! initialises it, and nothing was ever acknowledged there). With data in it, the missing
+//! `CURRENT` is damage.
+//!
 //! When the manifest yields no version at all (no `CURRENT`, a missing manifest, a bad
 //! header), `files` and `levels` cannot run; `tables` then checks every table on disk on its
 //! own and `wal` decodes every segment.
@@ -59,6 +65,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::db::{without_current, WithoutCurrent};
 use crate::error::{Error, Result};
 use crate::filenames::{self, FileKind, CURRENT, LOCK, WAL_DIR};
 use crate::manifest::{self, TableHistory, Unreferenced, Version};
@@ -207,6 +214,31 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path, options: &VerifyOptions) -> Result<Veri
             });
         }
         report.live = true;
+    }
+
+    // No CURRENT, and nothing that could be data: not a database (an initialisation cut
+    // short, or an empty directory), which a read-write open initialises and every read
+    // refuses. Nothing was ever acknowledged here, so it is not damage either.
+    if !vfs.exists(&dir.join(CURRENT))? {
+        if let WithoutCurrent::Leftovers(stale) = without_current(vfs, dir)? {
+            let leftovers = if stale.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} left by an initialisation cut short, which the next put or load clears\
+                     them)",
+                    stale
+                        .iter()
+                        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                reason: format!("no CURRENT file and nothing that could be data{leftovers}"),
+            });
+        }
     }
 
     // 1. manifest

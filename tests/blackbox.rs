@@ -560,6 +560,18 @@ impl Bench {
             if self.oracle.keys.values().any(|s| !s.contains(&None)) {
                 self.violation(context, "no CURRENT, but writes were acknowledged".into());
             }
+            // Not a database yet: verify refuses it (exit 1), as a read does, and finds no
+            // damage in what the cut-short initialisation left.
+            let run = self.nokv(&["verify"]);
+            let refused = ["not a nokv workdir", "does not exist"]
+                .iter()
+                .any(|why| run.stderr.contains(why));
+            if run.code() != Some(1) || !refused {
+                self.violation(
+                    context,
+                    format!("verify before CURRENT existed: {}", run.describe()),
+                );
+            }
             for states in self.oracle.keys.values_mut() {
                 *states = vec![None];
             }

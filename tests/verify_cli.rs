@@ -107,3 +107,80 @@ fn damage_exits_3_in_a_table_with_the_leftovers_as_notes() {
     assert_eq!(damaged.len(), 1);
     assert_eq!(damaged[0]["file"], name.as_str());
 }
+
+/// Every file of `dir` with its contents, sorted.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.push((path.clone(), Vec::new()));
+                pending.push(path);
+            } else {
+                files.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn an_initialisation_cut_short_is_not_a_database_and_not_damage_and_the_next_load_clears_it() {
+    // What a kill between the manifest's creation and CURRENT's leaves: a manifest CURRENT
+    // never named and an empty wal/. A read-write open initialises over it; verify, like
+    // every read, says it is no database (exit 1), and names what was left, changing nothing.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join("wal")).unwrap();
+    std::fs::write(work.path().join("MANIFEST-000001"), b"cut short").unwrap();
+    let before = snapshot(work.path());
+    nokv(work.path())
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a nokv workdir"))
+        .stderr(predicates::str::contains(
+            "MANIFEST-000001 left by an initialisation cut short",
+        ));
+    assert_eq!(snapshot(work.path()), before, "verify changed nothing");
+    nokv(work.path()).args(["put", "a", "1"]).assert().success();
+    nokv(work.path()).arg("verify").assert().success();
+    nokv(work.path())
+        .args(["get", "a"])
+        .assert()
+        .success()
+        .stdout("1\n");
+}
+
+#[test]
+fn a_missing_current_beside_data_is_damage() {
+    let work = tempfile::tempdir().unwrap();
+    nokv(work.path()).args(["put", "a", "1"]).assert().success();
+    nokv(work.path()).arg("flush").assert().success();
+    std::fs::remove_file(work.path().join("CURRENT")).unwrap();
+    let out = nokv(work.path())
+        .args(["verify", "--json"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    let current = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "current_missing")
+        .unwrap_or_else(|| panic!("no current_missing in {json}"));
+    assert_eq!(current["severity"], "damage");
+    // And open refuses it too, rather than initialising over the table.
+    nokv(work.path())
+        .args(["put", "b", "2"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "no CURRENT file, but the directory holds",
+        ));
+}

@@ -69,6 +69,7 @@ mod ingest;
 mod read;
 mod read_only;
 mod recovery;
+pub(crate) use recovery::{without_current, WithoutCurrent};
 #[cfg(test)]
 mod unpublished_tests;
 

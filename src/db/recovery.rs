@@ -24,7 +24,7 @@
 //! included, so no number is handed out twice.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -407,10 +407,20 @@ pub(super) fn replay_segment(
     })
 }
 
-/// A directory without `CURRENT`: initialise it only when it holds nothing that could be
-/// data. Leftovers of an interrupted initialisation (a manifest that `CURRENT` never named,
-/// temporaries, an empty `wal/`) are allowed and cleared.
-fn create_fresh(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
+/// What a directory without `CURRENT` holds.
+pub(crate) enum WithoutCurrent {
+    /// Files that could be data (the first few names): not a database, and not to be
+    /// initialised over.
+    Data(Vec<String>),
+    /// Only what an initialisation cut short leaves (a manifest that `CURRENT` never named,
+    /// temporaries, WAL segments holding no record), to be removed: nothing was ever
+    /// acknowledged here, because open writes `CURRENT` before it returns.
+    Leftovers(Vec<PathBuf>),
+}
+
+/// Sorts the files of a directory that has no `CURRENT` (`LOCK`, `STATS` and `EVENTS` are
+/// neither data nor leftovers).
+pub(crate) fn without_current(vfs: &dyn Vfs, dir: &Path) -> Result<WithoutCurrent> {
     let mut found = Vec::new();
     let mut stale = Vec::new();
     for name in vfs.list_dir(dir)? {
@@ -433,16 +443,29 @@ fn create_fresh(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
             _ => found.push(name),
         }
     }
-    if !found.is_empty() {
-        found.truncate(5);
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            reason: format!(
-                "no CURRENT file, but the directory holds {}",
-                found.join(", ")
-            ),
-        });
-    }
+    found.truncate(5);
+    Ok(if found.is_empty() {
+        WithoutCurrent::Leftovers(stale)
+    } else {
+        WithoutCurrent::Data(found)
+    })
+}
+
+/// A directory without `CURRENT`: initialise it only when it holds nothing that could be
+/// data, clearing the leftovers of an interrupted initialisation first.
+fn create_fresh(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<(Manifest, Version)> {
+    let stale = match without_current(vfs.as_ref(), dir)? {
+        WithoutCurrent::Leftovers(stale) => stale,
+        WithoutCurrent::Data(found) => {
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "no CURRENT file, but the directory holds {}",
+                    found.join(", ")
+                ),
+            })
+        }
+    };
     for path in stale {
         vfs.remove_file(&path)?;
     }
