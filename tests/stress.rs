@@ -2,13 +2,14 @@
 //! deletes, range deletes, gets, forward and reverse scans, sorted ingests (finished, empty
 //! and abandoned), flushes and compactions against one engine, plus read-only opens and
 //! checkpoints of its live workdir (what `nokv get`/`scan`/`checkpoint` do from another
-//! process), with the stats publisher at 1 ms, while the main thread ends each epoch with a clean close, a kill -9
-//! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode), or
-//! a failed WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers
-//! queue behind the failing one), in the middle of the operations. Every epoch draws its
-//! own options (background or inline flushes, synced writes or not, strict or fast, tiny
-//! memtables and tables so that flushes, compactions and manifest rewrites happen all the
-//! time).
+//! process), with the stats publisher at 1 ms. The main thread ends each epoch, in the
+//! middle of the operations, with a clean close, a kill -9
+//! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode;
+//! half of them also tear the unsynced writeback, [`MemVfs::torn_crash_clone`]), or a failed
+//! WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind
+//! the failing one). Every epoch draws its own options (background or inline flushes, synced
+//! writes or not, strict or fast, tiny memtables and tables so that flushes, compactions and
+//! manifest rewrites happen all the time).
 //!
 //! The oracle: each thread owns the keys of its prefix (`t<thread>/`), so every key has one
 //! writer and a history of versions (present or absent; a value names its version). A write's
@@ -40,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use nokv::options::Durability;
 use nokv::verify::{verify, VerifyOptions, VerifyReport};
-use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector, Vfs};
+use nokv::vfs::{FaultAction, FaultRule, FaultVfs, MemVfs, OpKind, OpSelector, PageWriteback, Vfs};
 use nokv::{Compression, Db, Options, ScanOptions};
 
 mod common;
@@ -780,6 +781,8 @@ struct Figures {
     closes: u64,
     kills: u64,
     power_losses: u64,
+    /// Power losses that also tore the unsynced writeback.
+    torn_power_losses: u64,
     fsync_failures: u64,
     faults_fired: u64,
 }
@@ -1002,6 +1005,25 @@ fn stress_random_operations_with_crashes_and_reopens() {
             .collect();
         let crashed = match ending {
             Ending::Kill => Some(mem.process_crash_clone()),
+            // Half the power losses also tear the unsynced writeback: each unsynced page is
+            // written, lost or zeroed, in any order (LazyFS's torn-seq and torn-op faults).
+            Ending::PowerLoss if rng.chance(50) => {
+                figures.torn_power_losses += 1;
+                let page = if rng.chance(50) { 512 } else { 4096 };
+                let salt = rng.next();
+                Some(mem.torn_crash_clone(page, move |path, index| {
+                    let mut h = Rng(salt ^ (index as u64).wrapping_mul(0x9e37_79b9));
+                    for b in path.as_os_str().as_encoded_bytes() {
+                        h.0 ^= u64::from(*b);
+                        h.next();
+                    }
+                    match h.below(3) {
+                        0 => PageWriteback::Written,
+                        1 => PageWriteback::Lost,
+                        _ => PageWriteback::Zeroed,
+                    }
+                }))
+            }
             Ending::PowerLoss => Some(mem.crash_clone()),
             _ => None,
         };
@@ -1092,7 +1114,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
     let elapsed = started.elapsed();
     println!(
         "stress seed {seed}: {} threads, {} operations ({} failed as expected) in {:.1} s over \
-         {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses, {} fsync-failure epochs ({} \
+         {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses ({} torn), {} fsync-failure epochs ({} \
          fired); {} read-only opens and {} checkpoints beside the writer ({} gave up: workdir changing)",
         THREADS,
         oracle.ops.load(Ordering::Relaxed),
@@ -1103,6 +1125,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
         figures.closes,
         figures.kills,
         figures.power_losses,
+        figures.torn_power_losses,
         figures.fsync_failures,
         figures.faults_fired,
         oracle.read_only_opens.load(Ordering::Relaxed),

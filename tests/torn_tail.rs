@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use nokv::{Db, Options, TornLog};
 
-use nokv::vfs::MemVfs;
+use nokv::verify::{verify, VerifyOptions};
+use nokv::vfs::{MemVfs, PageWriteback};
 
 fn options() -> Options {
     Options {
@@ -137,6 +138,91 @@ fn a_bad_wal_record_with_a_valid_record_after_it_refuses_the_open_at_every_offse
             "open changed the WAL"
         );
     }
+}
+
+#[test]
+fn unsynced_records_with_one_page_lost_by_writeback_open_at_the_last_synced_write() {
+    // Ten synced records, then forty unsynced ones (no `sync_writes`) in the page cache. The
+    // power loss writes back every unsynced page but one, which is lost or zeroed: a hole
+    // with valid records after it. Nothing after the hole was synced, so open cuts the tail
+    // at the first record the hole damaged; it must not refuse.
+    let vfs = MemVfs::new();
+    let db = Db::open_with_vfs(Arc::new(vfs.clone()), &dir(), options()).unwrap();
+    for i in 0..10 {
+        db.put(&key(i), &value(i)).unwrap();
+    }
+    db.close().unwrap();
+    let db = Db::open_with_vfs(
+        Arc::new(vfs.clone()),
+        &dir(),
+        Options {
+            sync_writes: false,
+            ..options()
+        },
+    )
+    .unwrap();
+    for i in 10..50 {
+        db.put(&key(i), &value(i)).unwrap();
+    }
+    let wal = wal_path(&vfs);
+    let mut cases = 0;
+    // Cases with valid records after the hole (the others damage only the last record).
+    let mut holes = 0;
+    for page_size in [nokv::wal::WRITEBACK_SECTOR, 4096] {
+        let (_, pages) = vfs
+            .unsynced_pages(page_size)
+            .into_iter()
+            .find(|(path, _)| *path == wal)
+            .unwrap();
+        assert!(pages >= 2, "{pages} unsynced pages of {page_size} bytes");
+        for hole in 0..pages - 1 {
+            for fate in [PageWriteback::Lost, PageWriteback::Zeroed] {
+                cases += 1;
+                let case = format!("page {hole} of {pages} ({page_size} bytes) {fate:?}");
+                let survivor = vfs.torn_crash_clone(page_size, |path, page| {
+                    if path == wal && page == hole {
+                        fate
+                    } else {
+                        PageWriteback::Written
+                    }
+                });
+                let report = verify(&survivor, &dir(), &VerifyOptions::default()).unwrap();
+                assert!(
+                    report.ok,
+                    "{case}: verify found damage: {:?}",
+                    report.problems
+                );
+                let db = open(&survivor).unwrap_or_else(|e| panic!("{case}: {e}"));
+                let present: Vec<bool> = (0..50)
+                    .map(|i| db.get(&key(i)).unwrap() == Some(value(i)))
+                    .collect();
+                assert!(
+                    present[..10].iter().all(|&p| p),
+                    "{case}: a synced write lost"
+                );
+                let kept = present.iter().take_while(|&&p| p).count();
+                assert!(
+                    present[kept..].iter().all(|&p| !p),
+                    "{case}: not a prefix: {present:?}"
+                );
+                assert!(kept < 50, "{case}: the lost page lost nothing");
+                let torn = db.torn_tails().to_vec();
+                assert_eq!(torn.len(), 1, "{case}: {torn:?}");
+                if torn[0]
+                    .to_string()
+                    .contains("lost or reordered by writeback")
+                {
+                    holes += 1;
+                }
+                db.close().unwrap();
+            }
+        }
+    }
+    assert!(
+        holes * 2 > cases,
+        "{holes} holes with records after them in {cases} cases"
+    );
+    drop(db);
 }
 
 /// A workdir crashed right after its last manifest edit (a flush) was appended: the WAL

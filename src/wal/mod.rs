@@ -26,7 +26,14 @@
 //! append, cut short or torn and reordered by writeback (its first page lost as zeros, a later
 //! page written). A bad record with a valid record after it (truncating would drop that
 //! record), or a record whose checksum matches but whose payload does not decode, is
-//! corruption.
+//! corruption, unless the bytes before that valid record show lost writeback: zeros from
+//! the bad record up to a sector boundary, or a whole zeroed sector ([`WRITEBACK_SECTOR`]).
+//! That is what a power loss leaves when several unsynced records were in the page cache
+//! (writes without `sync_writes`, or a group commit in flight) and writeback reached a later
+//! page but not an earlier one. Everything after a lost page was appended later, so none of
+//! it was synced, and the tail is cut there like any torn tail. The price is that damage
+//! that looks exactly like lost writeback (a synced sector read back as zeros) is cut too,
+//! with the same warning, rather than refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -538,16 +545,48 @@ const RESYNC_BUDGET: usize = 64 << 20;
 /// A batch payload holds at least its first sequence number and its op count.
 const MIN_PAYLOAD: usize = 12;
 
-/// A bad record at `bad`: a torn tail unless a valid record starts somewhere after it.
+/// The unit in which writeback loses data: a page (a multiple of this) whose writeback was
+/// lost reads as zeros, whole, or from the synced end of the file to the page's end.
+pub const WRITEBACK_SECTOR: usize = 512;
+
+/// A bad record at `bad`: a torn tail unless a valid record starts somewhere after it, or
+/// the bytes up to that record hold the mark of lost writeback ([`lost_writeback`]).
 fn torn_unless_followed(bytes: &[u8], bad: usize, reason: String) -> Tail {
     let offset = bad as u64;
     match valid_record_after(bytes, bad) {
-        Some(at) => Tail::Corrupt {
-            offset,
-            reason: format!("{reason}, with a valid record after it at offset {at}"),
+        Some(at) => match lost_writeback(bytes, bad, at as usize) {
+            Some(zeros) => Tail::Torn {
+                offset,
+                reason: format!(
+                    "{reason}; zeros at offset {zeros} up to a sector boundary, before the \
+                     valid record at offset {at}: unsynced pages lost or reordered by \
+                     writeback, so nothing after them was synced either"
+                ),
+            },
+            None => Tail::Corrupt {
+                offset,
+                reason: format!("{reason}, with a valid record after it at offset {at}"),
+            },
         },
         None => Tail::Torn { offset, reason },
     }
+}
+
+/// Where the bytes between a bad record at `bad` and the next valid record at `next` show
+/// lost writeback: zeros from `bad` itself up to the next sector boundary (the page holding
+/// the file's synced end, lost from there), or a whole sector of zeros (a page lost whole).
+/// Neither is what a bit flip leaves, and the engine never writes a zero record header. A
+/// page whose writeback was lost was not synced, and every byte after it was appended later,
+/// so none of that was synced either: cutting there keeps every synced write.
+fn lost_writeback(bytes: &[u8], bad: usize, next: usize) -> Option<usize> {
+    let zero = |from: usize, to: usize| to <= next && bytes[from..to].iter().all(|&b| b == 0);
+    let boundary = (bad / WRITEBACK_SECTOR + 1) * WRITEBACK_SECTOR;
+    if bad % WRITEBACK_SECTOR != 0 && zero(bad, boundary) {
+        return Some(bad);
+    }
+    (bad.div_ceil(WRITEBACK_SECTOR) * WRITEBACK_SECTOR..next)
+        .step_by(WRITEBACK_SECTOR)
+        .find(|&sector| zero(sector, sector + WRITEBACK_SECTOR))
 }
 
 /// The offset of the first whole, checksummed record that starts after `bad`, if there is
