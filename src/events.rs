@@ -679,11 +679,20 @@ impl Follower {
         }
     }
 
-    /// The events appended since the last call, oldest first.
+    /// The events appended since the last call, oldest first. Reads only the bytes after
+    /// the offset (and the first line, to notice a rotation), not the whole file.
     pub fn poll(&mut self, vfs: &dyn Vfs) -> Vec<Event> {
-        let bytes = vfs::read_all(vfs, &self.dir.join(EVENTS)).unwrap_or_default();
+        let Ok(file) = vfs.open_read(&self.dir.join(EVENTS)) else {
+            return Vec::new();
+        };
+        let size = file.size();
         let mut events = Vec::new();
-        let rotated = self.offset > 0 && first_line(&bytes) != self.first_line;
+        let rotated = self.offset > 0 && {
+            let mut head = vec![0; self.first_line.len()];
+            size < self.offset
+                || file.read_exact_at(0, &mut head).is_err()
+                || head != self.first_line
+        };
         if rotated {
             // The file we were following is EVENTS.1 now: take what it got after our offset.
             let old = vfs::read_all(vfs, &self.dir.join(EVENTS_PREVIOUS)).unwrap_or_default();
@@ -693,9 +702,14 @@ impl Follower {
             }
             self.offset = 0;
         }
-        self.first_line = first_line(&bytes);
-        let start = (self.offset as usize).min(bytes.len());
-        let fresh = &bytes[start..];
+        let mut fresh = vec![0; size.saturating_sub(self.offset) as usize];
+        if file.read_exact_at(self.offset, &mut fresh).is_err() {
+            // Shrunk under the read (a rotation right now): the next poll sees it.
+            return events;
+        }
+        if self.offset == 0 {
+            self.first_line = first_line(&fresh);
+        }
         if let Some(end) = fresh.iter().rposition(|&b| b == b'\n') {
             events.extend(parse_lines(&fresh[..=end]).0);
             self.offset += end as u64 + 1;
