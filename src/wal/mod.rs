@@ -581,7 +581,7 @@ fn torn_unless_followed(bytes: &[u8], bad: usize, reason: String) -> Tail {
 fn lost_writeback(bytes: &[u8], bad: usize, next: usize) -> Option<usize> {
     let zero = |from: usize, to: usize| to <= next && bytes[from..to].iter().all(|&b| b == 0);
     let boundary = (bad / WRITEBACK_SECTOR + 1) * WRITEBACK_SECTOR;
-    if bad % WRITEBACK_SECTOR != 0 && zero(bad, boundary) {
+    if !bad.is_multiple_of(WRITEBACK_SECTOR) && zero(bad, boundary) {
         return Some(bad);
     }
     (bad.div_ceil(WRITEBACK_SECTOR) * WRITEBACK_SECTOR..next)
