@@ -178,6 +178,8 @@ struct Oracle {
     read_only_opens: AtomicU64,
     checkpoints: AtomicU64,
     gave_up: AtomicU64,
+    /// Crashed workdirs salvaged (and the copy checked) before their reopen.
+    salvages: AtomicU64,
     seed: u64,
 }
 
@@ -787,6 +789,59 @@ struct Figures {
     faults_fired: u64,
 }
 
+/// `nokv salvage` of the workdir as a crash left it, before the reopen: it changes nothing
+/// in the source, and the copy it writes opens as a workdir holding, for every key, a version
+/// the oracle allows (at least what must have survived). Lost records are allowed only in the
+/// WAL (a power loss's unsynced writes), never in a table.
+fn salvage_check(oracle: &Oracle, mem: &MemVfs, lows: &[Vec<u64>], ctx: &str) {
+    static TAKEN: AtomicU64 = AtomicU64::new(0);
+    let source = Path::new(DIR);
+    let dest = format!("/salvaged/{}", TAKEN.fetch_add(1, Ordering::Relaxed));
+    let dest = Path::new(&dest);
+    let files = |vfs: &MemVfs| -> Vec<(std::path::PathBuf, Option<Vec<u8>>)> {
+        vfs.file_names()
+            .into_iter()
+            .filter(|p| p.starts_with(source))
+            .map(|p| (p.clone(), vfs.read_file(&p)))
+            .collect()
+    };
+    let before = files(mem);
+    let report = nokv::salvage::salvage(Arc::new(mem.clone()), source, dest)
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("salvage could not run: {e}")));
+    if files(mem) != before {
+        oracle.fail(ctx, "salvage changed the workdir it read".into());
+    }
+    if let Some(lost) = report.lost.first() {
+        oracle.fail(ctx, format!("salvage lost records in a table: {lost:?}"));
+    }
+    let copy = Db::open_with_vfs(Arc::new(mem.clone()), dest, Options::default())
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("the salvaged copy does not open: {e}")));
+    for (thread, keys) in oracle.keys.iter().enumerate() {
+        for (n, slot) in keys.iter().enumerate() {
+            let k = key(thread, n);
+            let got = copy
+                .get(&k)
+                .unwrap_or_else(|e| oracle.fail(ctx, format!("get from the salvaged copy: {e}")));
+            let version = got
+                .as_deref()
+                .map(|v| version_of(&k, v))
+                .transpose()
+                .unwrap_or_else(|e| oracle.fail(ctx, e));
+            let h = slot.lock().unwrap();
+            if let Err(e) = h.explain(version, lows[thread][n], h.started()) {
+                oracle.fail(
+                    ctx,
+                    format!("{} in the salvaged copy: {e}", String::from_utf8_lossy(&k)),
+                );
+            }
+        }
+    }
+    copy.close()
+        .unwrap_or_else(|e| oracle.fail(ctx, format!("close of the salvaged copy: {e}")));
+    oracle.salvages.fetch_add(1, Ordering::Relaxed);
+    remove_tree(mem, dest);
+}
+
 /// Reopens the workdir in `mem` after an epoch: verify first (it must agree with open),
 /// then open, then check every key against its bounds (`lo` per key: what must have
 /// survived) and settle the oracle on what is there.
@@ -897,6 +952,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
         read_only_opens: AtomicU64::new(0),
         checkpoints: AtomicU64::new(0),
         gave_up: AtomicU64::new(0),
+        salvages: AtomicU64::new(0),
         seed,
     });
     let mut rng = Rng(seed);
@@ -1071,6 +1127,14 @@ fn stress_random_operations_with_crashes_and_reopens() {
                     figures.power_losses += 1;
                 }
                 mem = crashed.unwrap();
+                if rng.chance(30) {
+                    salvage_check(
+                        &oracle,
+                        &mem,
+                        &lows,
+                        &format!("{ctx}: salvage after {ending:?}"),
+                    );
+                }
                 close_within(
                     &oracle,
                     reopen(
@@ -1115,7 +1179,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
     println!(
         "stress seed {seed}: {} threads, {} operations ({} failed as expected) in {:.1} s over \
          {} epochs in {} workdirs: {} clean closes, {} kill -9, {} power losses ({} torn), {} fsync-failure epochs ({} \
-         fired); {} read-only opens and {} checkpoints beside the writer ({} gave up: workdir changing)",
+         fired); {} read-only opens and {} checkpoints beside the writer ({} gave up: workdir changing); {} crashed workdirs salvaged",
         THREADS,
         oracle.ops.load(Ordering::Relaxed),
         oracle.failed_ops.load(Ordering::Relaxed),
@@ -1131,6 +1195,7 @@ fn stress_random_operations_with_crashes_and_reopens() {
         oracle.read_only_opens.load(Ordering::Relaxed),
         oracle.checkpoints.load(Ordering::Relaxed),
         oracle.gave_up.load(Ordering::Relaxed),
+        oracle.salvages.load(Ordering::Relaxed),
     );
 }
 
