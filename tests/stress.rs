@@ -9,7 +9,8 @@
 //! WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind
 //! the failing one). Every epoch draws its own options (background or inline flushes, synced
 //! writes or not, strict or fast, tiny memtables and tables so that flushes, compactions and
-//! manifest rewrites happen all the time).
+//! manifest rewrites happen all the time). Three in ten crashed workdirs are salvaged before
+//! their reopen ([`salvage_check`]).
 //!
 //! The oracle: each thread owns the keys of its prefix (`t<thread>/`), so every key has one
 //! writer and a history of versions (present or absent; a value names its version). A write's
