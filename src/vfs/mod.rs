@@ -121,12 +121,13 @@ pub fn read_all(vfs: &dyn Vfs, path: &Path) -> Result<Vec<u8>> {
         match file.read_exact_at(0, &mut buf) {
             Ok(()) => return Ok(buf),
             // The file shrank after its size was taken: a recovering writer cut a torn WAL
-            // tail beside a read-only reader. Read it again at its new size (a file that
-            // keeps shrinking, or did not shrink, is an error as it is).
+            // tail beside a read-only reader (and may have appended since). Read it again
+            // at its new size; a size that did not change, or keeps changing, is an error
+            // as it is.
             Err(err) if err.is_unexpected_eof() && attempts < READ_ALL_SHRINK_RETRIES => {
                 attempts += 1;
                 file = vfs.open_read(path)?;
-                if file.size() >= len as u64 {
+                if file.size() == len as u64 {
                     return Err(err);
                 }
             }
