@@ -167,6 +167,15 @@ impl ReadableFile for HookedRead {
     }
 }
 
+/// The newest WAL segment of the workdir in `vfs`.
+fn newest_wal(vfs: &MemVfs) -> PathBuf {
+    vfs.file_names()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .unwrap()
+}
+
 fn key(i: u32) -> Vec<u8> {
     format!("key{i:05}").into_bytes()
 }
@@ -309,12 +318,7 @@ fn a_torn_tail_cut_by_a_recovering_writer_while_the_reader_reads_the_segment_is_
     }
     let crashed = mem.process_crash_clone();
     drop(db);
-    let segment = crashed
-        .file_names()
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
-        .max()
-        .unwrap();
+    let segment = newest_wal(&crashed);
     let mut bytes = crashed.read_file(&segment).unwrap();
     let intact = bytes.len();
     // A record header announcing 200 bytes, and only 10 of them.
@@ -436,12 +440,7 @@ fn a_read_only_open_performs_no_mutating_operation_and_stops_at_the_last_complet
     let db = writer(&mem);
     db.close().unwrap();
     // A torn tail in the newest segment, as a live writer mid-append (or a crash) leaves.
-    let wal = mem
-        .file_names()
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
-        .max()
-        .unwrap();
+    let wal = newest_wal(&mem);
     let mut bytes = mem.read_file(&wal).unwrap();
     let whole = bytes.len();
     bytes.extend_from_slice(&[0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6]);

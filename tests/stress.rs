@@ -483,15 +483,7 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
             // a read-only open beside the live writer (what `nokv get`/`scan` do): no LOCK,
             // the WAL replayed in memory
             800..=814 => {
-                let keys: Vec<(usize, usize)> = (0..8)
-                    .map(|_| {
-                        (
-                            rng.below(THREADS as u64) as usize,
-                            rng.below(KEYS_PER_THREAD as u64) as usize,
-                        )
-                    })
-                    .collect();
-                let lows: Vec<u64> = keys.iter().map(|&(t, i)| oracle.bounds(t, i).0).collect();
+                let points = PointReads::pick(&mut rng, oracle);
                 let range = ScanRange::pick(&mut rng, oracle);
                 let opened = nokv::ReadOnlyDb::open_with_vfs(
                     Arc::new(disk.clone()),
@@ -509,14 +501,7 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                     Err(e) => oracle.fail(ctx, format!("read-only open failed: {e}")),
                 };
                 oracle.read_only_opens.fetch_add(1, Ordering::Relaxed);
-                for (&key, lo) in keys.iter().zip(lows) {
-                    match ro.get(&key_bytes(key)) {
-                        Ok(got) => {
-                            reader.check(oracle, ctx, Via::ReadOnly, key, got.as_deref(), lo)
-                        }
-                        Err(e) => oracle.fail(ctx, format!("read-only get failed: {e}")),
-                    }
-                }
+                points.check(&mut reader, oracle, ctx, |k| ro.get(k));
                 range.check(
                     &mut reader,
                     oracle,
@@ -534,6 +519,43 @@ fn worker(db: &Db, disk: &MemVfs, oracle: &Oracle, thread: usize, mut rng: Rng, 
                 if !problems.is_empty() {
                     oracle.fail(ctx, format!("level invariants: {problems:?}"));
                 }
+            }
+        }
+    }
+}
+
+/// Point reads of random keys of every thread, with what each key had to be at least when
+/// it was picked; checked as reads through a read-only open (or a copy of one).
+struct PointReads {
+    keys: Vec<(usize, usize)>,
+    lows: Vec<u64>,
+}
+
+impl PointReads {
+    fn pick(rng: &mut Rng, oracle: &Oracle) -> PointReads {
+        let keys: Vec<(usize, usize)> = (0..8)
+            .map(|_| {
+                (
+                    rng.below(THREADS as u64) as usize,
+                    rng.below(KEYS_PER_THREAD as u64) as usize,
+                )
+            })
+            .collect();
+        let lows = keys.iter().map(|&(t, i)| oracle.bounds(t, i).0).collect();
+        PointReads { keys, lows }
+    }
+
+    fn check(
+        &self,
+        reader: &mut Reader,
+        oracle: &Oracle,
+        ctx: &str,
+        get: impl Fn(&[u8]) -> nokv::Result<Option<Vec<u8>>>,
+    ) {
+        for (&key, &lo) in self.keys.iter().zip(&self.lows) {
+            match get(&key_bytes(key)) {
+                Ok(got) => reader.check(oracle, ctx, Via::ReadOnly, key, got.as_deref(), lo),
+                Err(e) => oracle.fail(ctx, format!("read-only get failed: {e}")),
             }
         }
     }
@@ -639,15 +661,7 @@ fn checkpoint(
         TAKEN.fetch_add(1, Ordering::Relaxed)
     );
     let dest = Path::new(&dest);
-    let keys: Vec<(usize, usize)> = (0..8)
-        .map(|_| {
-            (
-                rng.below(THREADS as u64) as usize,
-                rng.below(KEYS_PER_THREAD as u64) as usize,
-            )
-        })
-        .collect();
-    let lows: Vec<u64> = keys.iter().map(|&(t, i)| oracle.bounds(t, i).0).collect();
+    let points = PointReads::pick(rng, oracle);
     let range = ScanRange::pick(rng, oracle);
     let vfs: Arc<dyn Vfs> = Arc::new(disk.clone());
     match nokv::checkpoint_with_vfs(Arc::clone(&vfs), Path::new(DIR), dest) {
@@ -662,12 +676,7 @@ fn checkpoint(
     }
     let copy = Db::open_with_vfs(Arc::clone(&vfs), dest, Options::default())
         .unwrap_or_else(|e| oracle.fail(ctx, format!("the checkpoint does not open: {e}")));
-    for (&key, lo) in keys.iter().zip(lows) {
-        match copy.get(&key_bytes(key)) {
-            Ok(got) => reader.check(oracle, ctx, Via::ReadOnly, key, got.as_deref(), lo),
-            Err(e) => oracle.fail(ctx, format!("get from the checkpoint failed: {e}")),
-        }
-    }
+    points.check(reader, oracle, ctx, |k| copy.get(k));
     range.check(
         reader,
         oracle,
