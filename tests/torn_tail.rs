@@ -123,7 +123,13 @@ fn a_bad_wal_record_with_a_valid_record_after_it_refuses_the_open_at_every_offse
     let wal = wal_path(&vfs);
     let full = vfs.read_file(&wal).unwrap();
     let (start, end) = (bounds[2] as usize, bounds[3] as usize);
-    for split in start + 1..=end {
+    // Part of the record zeroed, the rest of it still there, and no sector boundary in the
+    // zeros: not what lost writeback leaves (that test follows).
+    assert!(
+        end < nokv::wal::WRITEBACK_SECTOR,
+        "the record lies in the first sector"
+    );
+    for split in start + 1..end {
         let mut bytes = full.clone();
         bytes[start..split].fill(0);
         let survivor = with_file(&vfs, &wal, &bytes);
@@ -138,6 +144,32 @@ fn a_bad_wal_record_with_a_valid_record_after_it_refuses_the_open_at_every_offse
             "open changed the WAL"
         );
     }
+}
+
+#[test]
+fn a_whole_unsynced_append_lost_with_a_later_one_written_opens_before_it() {
+    // LazyFS's torn-seq over records appended one by one: the later append reached the disk,
+    // the earlier one did not (zeros exactly where it was). Neither was synced, so open cuts
+    // at the lost one.
+    let (vfs, bounds) = wal_workdir(4);
+    let wal = wal_path(&vfs);
+    let mut bytes = vfs.read_file(&wal).unwrap();
+    let (start, end) = (bounds[2] as usize, bounds[3] as usize);
+    bytes[start..end].fill(0);
+    let survivor = with_file(&vfs, &wal, &bytes);
+    let db = open(&survivor).unwrap();
+    assert_eq!(db.get(&key(1)).unwrap(), Some(value(1)));
+    assert_eq!(db.get(&key(2)).unwrap(), None);
+    assert_eq!(
+        db.get(&key(3)).unwrap(),
+        None,
+        "cut at the hole, not after it"
+    );
+    let torn = db.torn_tails().to_vec();
+    assert_eq!(torn.len(), 1, "{torn:?}");
+    assert_eq!(torn[0].offset, start as u64);
+    assert!(torn[0].to_string().contains("writeback"), "{}", torn[0]);
+    db.close().unwrap();
 }
 
 #[test]

@@ -27,7 +27,8 @@
 //! page written). A bad record with a valid record after it (truncating would drop that
 //! record), or a record whose checksum matches but whose payload does not decode, is
 //! corruption, unless the bytes before that valid record show lost writeback: zeros from
-//! the bad record up to a sector boundary, or a whole zeroed sector ([`WRITEBACK_SECTOR`]).
+//! the bad record up to a sector boundary ([`WRITEBACK_SECTOR`]) or up to that valid record,
+//! or a whole zeroed sector.
 //! That is what a power loss leaves when several unsynced records were in the page cache
 //! (writes without `sync_writes`, or a group commit in flight) and writeback reached a later
 //! page but not an earlier one. Everything after a lost page was appended later, so none of
@@ -573,15 +574,21 @@ fn torn_unless_followed(bytes: &[u8], bad: usize, reason: String) -> Tail {
 }
 
 /// Where the bytes between a bad record at `bad` and the next valid record at `next` show
-/// lost writeback: zeros from `bad` itself up to the next sector boundary (the page holding
-/// the file's synced end, lost from there), or a whole sector of zeros (a page lost whole).
-/// Neither is what a bit flip leaves, and the engine never writes a zero record header. A
-/// page whose writeback was lost was not synced, and every byte after it was appended later,
-/// so none of that was synced either: cutting there keeps every synced write.
+/// lost writeback, zeros where the bad record should be:
+/// - from `bad` up to the next sector boundary: the page holding the synced end of the file,
+///   lost from there (or a page lost whole, when `bad` starts one);
+/// - from `bad` up to `next`: a whole append lost, a later one written (LazyFS's torn-seq
+///   reorders unsynced writes within a page, too);
+/// - a whole sector somewhere in between: a page lost inside a large record.
+///
+/// None of these is what a bit flip leaves, and the engine never writes a zero record
+/// header. A page whose writeback was lost was not synced, and every byte after it was
+/// appended later, so none of that was synced either: cutting there keeps every synced
+/// write.
 fn lost_writeback(bytes: &[u8], bad: usize, next: usize) -> Option<usize> {
     let zero = |from: usize, to: usize| to <= next && bytes[from..to].iter().all(|&b| b == 0);
     let boundary = (bad / WRITEBACK_SECTOR + 1) * WRITEBACK_SECTOR;
-    if !bad.is_multiple_of(WRITEBACK_SECTOR) && zero(bad, boundary) {
+    if zero(bad, boundary) || (next - bad >= RECORD_HEADER_LEN + MIN_PAYLOAD && zero(bad, next)) {
         return Some(bad);
     }
     (bad.div_ceil(WRITEBACK_SECTOR) * WRITEBACK_SECTOR..next)
