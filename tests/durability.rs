@@ -163,3 +163,53 @@ fn a_fast_mode_compaction_of_durable_tables_is_durable_before_they_are_deleted()
         .expect("the workdir opens after the power loss");
     assert_all(&db, n);
 }
+
+// The compaction is the background one a fast run triggers: its inputs mix an earlier
+// session's durable L0 tables with this run's unsynced ones, and any durable input is enough
+// to need the outputs on disk first.
+#[test]
+fn a_fast_mode_compaction_mixing_durable_and_unsynced_inputs_is_durable_first() {
+    let mem = MemVfs::new();
+    let earlier = Options {
+        auto_compaction: false,
+        ..fast()
+    };
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), earlier).unwrap();
+    let acknowledged = 600;
+    for i in 0..acknowledged {
+        db.put(&key(i), &value(i)).unwrap();
+    }
+    db.flush().unwrap();
+    let durable_l0 = db.version().levels[0].len();
+    assert!(durable_l0 >= 2, "{durable_l0}");
+    db.close().unwrap();
+
+    let options = Options {
+        l0_compaction_trigger: durable_l0 + 2,
+        ..fast()
+    };
+    let db = Db::open_with_vfs(Arc::new(mem.clone()), &dir(), options.clone()).unwrap();
+    let runs = db.stats().compaction.runs;
+    let next = put_until_one_flush(&db, acknowledged);
+    put_until_one_flush(&db, next);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while db.stats().compaction.runs == runs {
+        assert!(std::time::Instant::now() < deadline, "no compaction ran");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        db.version().levels[0].is_empty(),
+        "every L0 table was an input"
+    );
+    let after_power_loss = mem.crash_clone();
+    drop(db);
+    let db = Db::open_with_vfs(Arc::new(after_power_loss), &dir(), options)
+        .expect("the workdir opens after the power loss");
+    for i in 0..acknowledged {
+        assert_eq!(
+            db.get(&key(i)).unwrap(),
+            Some(value(i)),
+            "acknowledged key {i}"
+        );
+    }
+}
