@@ -158,7 +158,10 @@ impl Ingest<'_> {
         let mut opened = Vec::new();
         for meta in &self.written {
             let path = inner.dir.join(filenames::table_name(meta.number));
-            opened.push((meta.number, Arc::new(inner.open_table(&path, meta.size)?)));
+            opened.push((
+                meta.number,
+                Arc::new(inner.open_table(&path, meta.size, false)?),
+            ));
         }
         let mut state = inner.state.lock().unwrap_or_else(|e| e.into_inner());
         let current = inner.read_view();

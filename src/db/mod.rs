@@ -217,6 +217,10 @@ pub(crate) struct Inner {
     /// Fast mode: tables written this session and not fsynced yet (SPEC 2.2); fsynced, with
     /// the workdir, when [`Db::flush`] completes and at close.
     unsynced_tables: Mutex<Vec<(FileNumber, PathBuf)>>,
+    /// The newest WAL segment holding records replayed at open: an earlier session made them
+    /// durable, so in fast mode the flush of a memtable up to it fsyncs its table before the
+    /// segment may go ([`Inner::flush_one`]). `None` when nothing was replayed.
+    replayed_wal: Option<FileNumber>,
 }
 
 /// Live `(key, value)` pairs of a scan, in the order asked for; errors met while reading are
@@ -300,6 +304,11 @@ impl Db {
         for tail in &recovered.torn_tails {
             events.record(Event::torn_tail(tail));
         }
+        let replayed_wal = if recovered.active.is_empty() {
+            recovered.imms.iter().map(|task| task.memtable.wal()).max()
+        } else {
+            Some(recovered.wal.number())
+        };
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             wal_dir: dir.join(filenames::WAL_DIR),
@@ -361,6 +370,7 @@ impl Db {
             block_cache,
             events,
             unsynced_tables: Mutex::new(Vec::new()),
+            replayed_wal,
             opts,
         });
         for task in recovered.imms {
@@ -971,10 +981,20 @@ impl Inner {
             memtable,
             table_options,
         )?;
+        // IMPORTANT (fast mode): records replayed at open were durable before this session;
+        // their table is on disk before the edit that lets their WAL segment be deleted.
+        let replaces_durable = self.opts.durability == Durability::Fast
+            && self.replayed_wal.is_some_and(|last| memtable.wal() <= last);
         let table = match &meta {
             Some(meta) => {
                 let path = self.dir.join(filenames::table_name(meta.number));
-                match self.open_table(&path, meta.size) {
+                let opened = if replaces_durable {
+                    self.sync_tables_now([&path])
+                        .and_then(|()| self.open_table(&path, meta.size, true))
+                } else {
+                    self.open_table(&path, meta.size, false)
+                };
+                match opened {
                     Ok(table) => Some(Arc::new(table)),
                     Err(err) => {
                         let _ = self.vfs.remove_file(&path);
@@ -1274,20 +1294,58 @@ impl Inner {
             self.opts.target_file_size,
         )?;
         drop(view);
+        let paths: Vec<PathBuf> = outputs
+            .iter()
+            .map(|meta| self.dir.join(filenames::table_name(meta.number)))
+            .collect();
+        let remove_outputs = || {
+            for path in &paths {
+                let _ = self.vfs.remove_file(path);
+            }
+        };
+        // IMPORTANT (fast mode): the edit deletes the inputs, so when any of them is durable
+        // (an earlier session's table, or one a completed flush fsynced) the outputs are
+        // fsynced first, or a power loss would take records that had survived it. The
+        // unsynced list stays locked until the commit, so the fsync pass of a concurrent
+        // Db::flush cannot make an input durable after this check.
+        let unsynced = (self.opts.durability == Durability::Fast).then(|| {
+            self.unsynced_tables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        });
+        let replaces_durable = unsynced.as_ref().is_some_and(|unsynced| {
+            task.all_inputs()
+                .any(|input| !unsynced.iter().any(|(number, _)| *number == input.number))
+        });
+        if replaces_durable {
+            if let Err(err) = self.sync_tables_now(&paths) {
+                remove_outputs();
+                return Err(err);
+            }
+        }
         let mut opened = Vec::new();
-        for meta in &outputs {
-            let path = self.dir.join(filenames::table_name(meta.number));
-            match self.open_table(&path, meta.size) {
+        for (meta, path) in outputs.iter().zip(&paths) {
+            let table = match unsynced {
+                // Not through open_table: it would take the unsynced list held here.
+                Some(_) => Table::open_cached(
+                    self.vfs.as_ref(),
+                    path,
+                    Some(meta.size),
+                    self.block_cache.clone(),
+                ),
+                None => self.open_table(path, meta.size, true),
+            };
+            match table {
                 Ok(table) => opened.push((meta.number, Arc::new(table))),
                 Err(err) => {
-                    for meta in &outputs {
-                        let _ = self
-                            .vfs
-                            .remove_file(&self.dir.join(filenames::table_name(meta.number)));
-                    }
+                    remove_outputs();
                     return Err(err);
                 }
             }
+        }
+        let mut unsynced = unsynced;
+        if let (Some(unsynced), false) = (unsynced.as_mut(), replaces_durable) {
+            unsynced.extend(outputs.iter().map(|m| m.number).zip(paths.iter().cloned()));
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.read_view();
@@ -1310,6 +1368,7 @@ impl Inner {
         committed?;
         self.settle_table_numbers(allocated);
         drop(state);
+        drop(unsynced);
         if let Some(last) = task.inputs.iter().map(|t| t.largest.clone()).max() {
             if let Some(slot) = cursor.get_mut(task.level as usize) {
                 *slot = last;
@@ -1329,22 +1388,38 @@ impl Inner {
         Ok(outputs)
     }
 
-    /// Opens a table this engine just wrote, through the shared block cache. In fast mode
-    /// the table is remembered for [`Inner::sync_fast_tables`].
-    fn open_table(&self, path: &Path, size: u64) -> Result<Table> {
+    /// Opens a table this engine just wrote, through the shared block cache. In fast mode a
+    /// table not `synced` yet is remembered for [`Inner::sync_fast_tables`].
+    fn open_table(&self, path: &Path, size: u64, synced: bool) -> Result<Table> {
         let table = Table::open_cached(
             self.vfs.as_ref(),
             path,
             Some(size),
             self.block_cache.clone(),
         )?;
-        if self.opts.durability == Durability::Fast {
+        if self.opts.durability == Durability::Fast && !synced {
             self.unsynced_tables
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((table.meta().number, path.to_path_buf()));
         }
         Ok(table)
+    }
+
+    /// Fast mode: fsyncs tables this engine just wrote, then the workdir (their names),
+    /// before an edit lets them replace data that is already durable. A failure poisons the
+    /// engine: an fsync is never retried.
+    fn sync_tables_now<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) -> Result<()> {
+        let synced = (|| {
+            for path in paths {
+                self.vfs.open_append(path.as_ref())?.sync()?;
+            }
+            self.vfs.sync_dir(&self.dir)
+        })();
+        if let Err(err) = &synced {
+            self.poison_with(format!("table fsync failed: {err}"));
+        }
+        synced
     }
 
     /// Fast mode's durability point (SPEC 2.2): fsyncs every table written since the last

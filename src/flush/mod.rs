@@ -10,7 +10,8 @@
 //! Install order (SPEC 2.2), enforced by [`write_table`]:
 //! - `strict`: write `<final>.tmp.<pid>.<ns>` -> fsync it -> `renameat2(RENAME_NOREPLACE)` to
 //!   the final name -> fsync the workdir. Only then may the caller log the manifest edit.
-//! - `fast`: write the final name opened with `O_CREAT|O_EXCL`; no rename, no fsync.
+//! - `fast`: write the final name opened with `O_CREAT|O_EXCL`; no rename, no fsync (`db`
+//!   fsyncs the tables of a flush or compaction that replaces durable data before its edit).
 //!
 //! On failure the temporary (strict) or the partial file this flush created (fast) is removed;
 //! a file that already existed under the final name is never touched.
