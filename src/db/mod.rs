@@ -19,7 +19,7 @@
 //! it; none is ever taken in the other direction):
 //!
 //! ```text
-//! writer ─▶ inline_flush ─▶ compaction ─▶ sync_point ─▶ state ─▶ view ─▶ leaves
+//! writer ─▶ inline_flush ─▶ compaction ─▶ unsynced_tables ─▶ sync_point ─▶ state ─▶ view ─▶ leaves
 //! ```
 //!
 //! | lock | guards | held across |
@@ -27,6 +27,7 @@
 //! | `writer` | WAL appender, active memtable, `last_seq` | one WAL `write(2)`; a rotation (fsync of the old segment through `sync_point`, creation of the new one, waiting for room); a whole sorted ingest (table writes and fsyncs, waiting for flushes, the manifest commit) |
 //! | `inline_flush` | the flush queue's order when `background_flush` is off | one whole flush run on the caller's thread: table build, install, manifest commit, the inline compaction after it |
 //! | `compaction` | the level cursors; one compaction at a time | one whole compaction: pick, merge, install, commit |
+//! | `unsynced_tables` | fast mode: the tables written and not fsynced yet | the fsync pass of `Db::flush` and close (each listed table, then the workdir); a compaction from its durable-input check through its commit, so no pass makes an input durable in between |
 //! | `sync_point` (in `wal::SyncPoint`) | the durable WAL offset, the first fsync failure | one WAL fsync |
 //! | `state` | manifest, WAL segment list, outstanding flushes, obsolete tables, the running compaction's output range | a manifest append + fsync (or rewrite); unlinks of WAL segments and obsolete tables. Never a table build, a WAL fsync, a join, or a wait on anything but `flush_done` (which releases it) |
 //! | `view` (RwLock) | the `Arc<ReadView>` readers clone | nothing: clone or swap the `Arc` |
@@ -70,6 +71,8 @@ mod read;
 mod read_only;
 mod recovery;
 pub(crate) use recovery::{without_current, WithoutCurrent};
+#[cfg(test)]
+mod fast_sync_tests;
 #[cfg(test)]
 mod unpublished_tests;
 
@@ -1434,14 +1437,15 @@ impl Inner {
         if unsynced.is_empty() {
             return Ok(());
         }
+        // IMPORTANT: every listed table that still exists is fsynced, in the view or not: one
+        // not in it yet is a flush on its way to its commit (another thread's write rotated
+        // the memtable after this flush waited), and skipping it while clearing the list
+        // would leave it unsynced for good once that commit deletes its WAL segment.
         let synced = (|| {
             for (number, path) in unsynced.iter() {
-                if !self.read_view().tables.contains_key(number) {
-                    continue;
-                }
                 match self.vfs.open_append(path) {
                     Ok(file) => file.sync()?,
-                    // Compacted away and deleted since the check above.
+                    // Compacted away and deleted since it was listed.
                     Err(err)
                         if err.is_not_found() && !self.read_view().tables.contains_key(number) => {}
                     Err(err) => return Err(err),
