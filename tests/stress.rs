@@ -4,8 +4,9 @@
 //! checkpoints of its live workdir (what `nokv get`/`scan`/`checkpoint` do from another
 //! process), with the stats publisher at 1 ms. The main thread ends each epoch, in the
 //! middle of the operations, with a clean close, a kill -9
-//! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`], strict mode;
-//! half of them also tear the unsynced writeback, [`MemVfs::torn_crash_clone`]), or a failed
+//! ([`MemVfs::process_crash_clone`]), a power loss ([`MemVfs::crash_clone`]; half of them
+//! also tear the unsynced writeback, [`MemVfs::torn_crash_clone`]; in fast mode a refusal
+//! to open is allowed as documented, and salvaged, [`fast_refusal`]), or a failed
 //! WAL or manifest fsync ([`FaultVfs`], over fsyncs slowed to 0.3 ms so writers queue behind
 //! the failing one). Every epoch draws its own options (background or inline flushes, synced
 //! writes or not, strict or fast, tiny memtables and tables so that flushes, compactions and
